@@ -1,0 +1,1 @@
+"""Wiring: settings, authentication, the ASGI app and the command line."""

@@ -1,0 +1,1 @@
+"""Polar policies and their enforcement."""

@@ -1,0 +1,142 @@
+"""Policy answers for one request. Each distinct question is put to Oso once and the
+answer reused for the rest of the request, so the number of policy evaluations grows
+with the number of distinct (relationship, consent) classes, never with rows or cells."""
+
+from collections.abc import Callable, Hashable
+from itertools import product
+from typing import TypeVar
+
+from oso import Oso
+from polar import Variable
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+
+from authz.facts import (
+    Caller,
+    Carrier,
+    ConsentClass,
+    DisclosureClass,
+    Me,
+    NoteClass,
+    RootField,
+    Standing,
+    StudentTies,
+)
+from authz.ties import TIE_NAMES, TiePattern, tie_columns
+from models.enums import NoteCategory
+
+T = TypeVar("T")
+
+ALL_PATTERNS = tuple(TiePattern(*bits) for bits in product((False, True), repeat=len(TIE_NAMES)))
+ALL_CATEGORIES = frozenset(c.value for c in NoteCategory)
+
+FieldResource = Standing | NoteClass | ConsentClass | DisclosureClass | Me | Carrier
+
+
+class Decisions:
+    def __init__(self, oso: Oso, actor: Caller) -> None:
+        self.oso = oso
+        self.actor = actor
+        self.evaluations = 0
+        self._answers: dict[Hashable, object] = {}
+
+    def _once(self, key: Hashable, ask: Callable[[], T]) -> T:
+        try:
+            return self._answers[key]  # type: ignore[return-value]
+        except KeyError:
+            self.evaluations += 1
+            answer = self._answers[key] = ask()
+            return answer
+
+    # ---- relationships ----
+    def relationships(self, ties: StudentTies) -> frozenset[str]:
+        """Every relationship key the actor has to a student with these ties."""
+
+        def ask() -> frozenset[str]:
+            key = Variable("key")
+            results = self.oso.query_rule("relationship", self.actor, key, ties)
+            return frozenset(str(r["bindings"]["key"]) for r in results)
+
+        return self._once(("relationships", ties), ask)
+
+    def pattern_relationships(self, pattern: TiePattern) -> frozenset[str]:
+        return self.relationships(pattern.representative(self.actor))
+
+    def visible_students_sql(self) -> ColumnElement[bool]:
+        """Rows of `students` the actor has any relationship to."""
+        return self._patterns_sql(lambda p: bool(self.pattern_relationships(p)))
+
+    def field_readable_sql(self, field: str) -> ColumnElement[bool]:
+        """Rows of `students` whose `field` the actor may read (for filters).
+
+        Only fields that do not depend on consent can be pushed into SQL this way;
+        asking for one that does is a programming error, not a silent mismatch."""
+
+        def readable(pattern: TiePattern) -> bool:
+            relationships = self.pattern_relationships(pattern)
+            if not relationships:
+                return False
+            without = self.field_allowed(Standing(relationships), field)
+            with_all = self.field_allowed(Standing(relationships, ALL_CATEGORIES), field)
+            if without != with_all:
+                raise RuntimeError(f"student field {field!r} depends on consent: cannot filter on it")
+            return without
+
+        return self._patterns_sql(readable)
+
+    def _patterns_sql(self, keep: Callable[[TiePattern], bool]) -> ColumnElement[bool]:
+        """The rows whose tie pattern satisfies `keep`, as a WHERE clause.
+
+        When the kept patterns are upward-closed (adding a tie never takes a right
+        away, as with a union of relationships), the clause is the OR of the minimal
+        patterns' ties; otherwise every kept pattern is spelt out exactly."""
+        kept = [p for p in ALL_PATTERNS if keep(p)]
+        if len(kept) == len(ALL_PATTERNS):
+            return true()
+        if not kept:
+            return false()
+        columns = tie_columns(self.actor)
+        if _upward_closed(kept):
+            minimal = [p for p in kept if not any(_below(q, p) for q in kept if q != p)]
+            return or_(*(and_(*(columns[n] for n in _ties(p))) for p in minimal))
+        return or_(
+            *(
+                and_(*(columns[n] if getattr(p, n) else not_(columns[n]) for n in TIE_NAMES))
+                for p in kept
+            )
+        )
+
+    # ---- fields and actions ----
+    def fields(self, resource: FieldResource) -> frozenset[str]:
+        def ask() -> frozenset[str]:
+            return frozenset(self.oso.authorized_fields(self.actor, "read", resource))
+
+        return self._once(("fields", resource), ask)
+
+    def field_allowed(self, resource: FieldResource, field: str) -> bool:
+        def ask() -> bool:
+            return bool(self.oso.query_rule_once("allow_field", self.actor, "read", resource, field))
+
+        return self._once(("field", resource, field), ask)
+
+    def actions(self, standing: Standing) -> frozenset[str]:
+        def ask() -> frozenset[str]:
+            return frozenset(self.oso.authorized_actions(self.actor, standing))
+
+        return self._once(("actions", standing), ask)
+
+    def may_call(self, operation: str, name: str) -> bool:
+        field = RootField(operation, name)
+        return self._once(("call", field), lambda: self.oso.is_allowed(self.actor, "call", field))
+
+
+def _ties(pattern: TiePattern) -> list[str]:
+    return [n for n in TIE_NAMES if getattr(pattern, n)]
+
+
+def _below(lower: TiePattern, upper: TiePattern) -> bool:
+    return set(_ties(lower)) <= set(_ties(upper))
+
+
+def _upward_closed(kept: list[TiePattern]) -> bool:
+    kept_set = set(kept)
+    return all(q in kept_set for p in kept for q in ALL_PATTERNS if _below(p, q))

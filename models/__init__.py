@@ -1,0 +1,29 @@
+"""SQLModel tables and database access for needtoknow."""
+
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
+from models.tables import (
+    Consent,
+    Disclosure,
+    DirectorOfStudies,
+    DutyShift,
+    Note,
+    Student,
+    Supervision,
+    User,
+)
+
+__all__ = [
+    "Confidentiality",
+    "Consent",
+    "DirectorOfStudies",
+    "Disclosure",
+    "DisclosureBasis",
+    "DutyShift",
+    "Note",
+    "NoteCategory",
+    "RiskLevel",
+    "Role",
+    "Student",
+    "Supervision",
+    "User",
+]

@@ -1,0 +1,113 @@
+"""The tables. Ids are random or name-derived UUIDs, never sequences: a sequential id
+would let an actor count records (a Wellbeing note, say) they may not see."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def _utc_column(nullable: bool) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=36)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=200)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Student(SQLModel, table=True):
+    __tablename__ = "students"
+
+    id: str = Field(primary_key=True, max_length=36)
+    crsid: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(index=True, max_length=200)
+    course: str | None = Field(default=None, max_length=200)
+    year_of_study: int | None = None
+    tutor_id: str | None = Field(default=None, foreign_key="users.id", index=True)
+    room: str | None = Field(default=None, max_length=100)
+    emergency_contact: str | None = Field(default=None, max_length=500)
+    welfare_flag: bool = False
+    risk_level: str = Field(default="NONE", max_length=16)
+    lodge_alert: str | None = Field(default=None, max_length=2000)
+
+
+class DirectorOfStudies(SQLModel, table=True):
+    __tablename__ = "directors_of_studies"
+
+    student_id: str = Field(foreign_key="students.id", primary_key=True)
+    user_id: str = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class Supervision(SQLModel, table=True):
+    __tablename__ = "supervisions"
+
+    student_id: str = Field(foreign_key="students.id", primary_key=True)
+    user_id: str = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class DutyShift(SQLModel, table=True):
+    __tablename__ = "duty_shifts"
+    __table_args__ = (UniqueConstraint("user_id", "starts_at", "ends_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    starts_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    ends_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class Note(SQLModel, table=True):
+    __tablename__ = "notes"
+
+    id: str = Field(primary_key=True, max_length=36)
+    student_id: str = Field(foreign_key="students.id", index=True)
+    author_id: str | None = Field(default=None, foreign_key="users.id")
+    category: str = Field(max_length=32)
+    confidentiality: str = Field(max_length=32)
+    summary: str
+    body: str
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class Consent(SQLModel, table=True):
+    __tablename__ = "consents"
+
+    id: str = Field(primary_key=True, max_length=36)
+    student_id: str = Field(foreign_key="students.id", index=True)
+    recipient_id: str | None = Field(default=None, foreign_key="users.id", index=True)
+    recipient_description: str
+    categories: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    granted_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    recorded_by_id: str | None = Field(default=None, foreign_key="users.id")
+    revoked_by_id: str | None = Field(default=None, foreign_key="users.id")
+
+    def is_active(self, now: datetime) -> bool:
+        return (
+            self.granted_at <= now
+            and self.revoked_at is None
+            and (self.expires_at is None or self.expires_at > now)
+        )
+
+
+class Disclosure(SQLModel, table=True):
+    __tablename__ = "disclosures"
+
+    id: str = Field(primary_key=True, max_length=36)
+    student_id: str = Field(foreign_key="students.id", index=True)
+    recipient: str
+    basis: str = Field(max_length=32)
+    consent_id: str | None = Field(default=None, foreign_key="consents.id")
+    justification: str | None = None
+    information_shared: str
+    disclosed_by_id: str | None = Field(default=None, foreign_key="users.id")
+    authorised_by_id: str | None = Field(default=None, foreign_key="users.id")
+    occurred_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    withheld_from_student: bool = False

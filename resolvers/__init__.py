@@ -1,0 +1,1 @@
+"""Query and mutation logic, loaders."""

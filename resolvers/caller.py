@@ -1,0 +1,30 @@
+from datetime import datetime
+
+from sqlalchemy import and_, exists
+from sqlmodel import Session, select
+
+from authz.facts import Caller
+from models.tables import DutyShift, User
+
+
+def load_caller(session: Session, username: str, now: datetime) -> Caller | None:
+    """The signed-in user, with roles from the database and whether a duty shift
+    covers `now`, in one statement."""
+    on_duty = exists().where(
+        and_(
+            DutyShift.user_id == User.id,  # type: ignore[arg-type]
+            DutyShift.starts_at <= now,  # type: ignore[arg-type,operator]
+            DutyShift.ends_at > now,  # type: ignore[arg-type,operator]
+        )
+    )
+    row = session.exec(select(User, on_duty).where(User.username == username)).first()
+    if row is None:
+        return None
+    user, duty = row
+    return Caller(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=tuple(user.roles),
+        on_duty=bool(duty),
+    )

@@ -1,0 +1,162 @@
+"""Reading students: one SQL query per page, over the actor's view only."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import select
+
+from authz.facts import Standing
+from authz.ties import TIE_NAMES, TiePattern, tie_columns
+from models.tables import Consent, Student, User
+from resolvers.batches import StudentBatch, staff
+from resolvers.context import RequestContext
+from resolvers.cursors import CursorError
+from resolvers.errors import BadInput
+from resolvers.records import StudentRecord
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class StudentFilterSpec:
+    year_of_study: int | None = None
+    welfare_flag: bool | None = None
+    risk_level: str | None = None
+    search: str | None = None
+
+
+@dataclass
+class StudentPage:
+    records: list[StudentRecord]
+    has_next_page: bool
+    end_cursor: str | None
+    where: list[ColumnElement[bool]]
+
+
+def _filter_clauses(ctx: RequestContext, spec: StudentFilterSpec) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [ctx.decisions.visible_students_sql()]
+    if spec.year_of_study is not None:
+        clauses.append(Student.year_of_study == spec.year_of_study)  # type: ignore[arg-type]
+    if spec.welfare_flag is not None:
+        clauses.append(ctx.decisions.field_readable_sql("welfare_flag"))
+        clauses.append(Student.welfare_flag == spec.welfare_flag)  # type: ignore[arg-type]
+    if spec.risk_level is not None:
+        clauses.append(ctx.decisions.field_readable_sql("risk_level"))
+        clauses.append(Student.risk_level == spec.risk_level)  # type: ignore[arg-type]
+    if spec.search:
+        pattern = "%" + _escape_like(spec.search.lower()) + "%"
+        clauses.append(
+            or_(
+                func.lower(Student.name).like(pattern, escape="\\"),
+                func.lower(Student.crsid).like(pattern, escape="\\"),
+            )
+        )
+    return clauses
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _select(ctx: RequestContext) -> Select[Any]:
+    tutor = aliased(User)
+    ties = tie_columns(ctx.actor)
+    return (
+        select(Student, tutor.username, tutor.display_name, *(ties[n].label(n) for n in TIE_NAMES))
+        .outerjoin(tutor, tutor.id == Student.tutor_id)  # type: ignore[arg-type]
+    )
+
+
+def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
+    """Pairs each row with its Standing: relationships from the tie pattern (one policy
+    question per distinct pattern), consented categories from one consent query."""
+    batch = StudentBatch(ctx.session, ctx.decisions, ctx.now)
+    consented = _consented_categories(ctx, [row[0].id for row in rows])
+    for row in rows:
+        student: Student = row[0]
+        pattern = TiePattern(*(bool(v) for v in row[3:]))
+        relationships = ctx.decisions.pattern_relationships(pattern)
+        if not relationships:
+            continue  # the WHERE clause already excludes these; never show one regardless
+        standing = Standing(relationships, consented.get(student.id, frozenset()))
+        record = StudentRecord(
+            row=student,
+            tutor=staff(row[1], row[2]),
+            standing=standing,
+            fields=ctx.decisions.fields(standing),
+            batch=batch,
+        )
+        batch.records.append(record)
+        ctx.students[student.id] = record
+    return batch.records
+
+
+def _consented_categories(ctx: RequestContext, ids: list[str]) -> dict[str, frozenset[str]]:
+    if not ids:
+        return {}
+    query = select(Consent.student_id, Consent.categories).where(
+        Consent.recipient_id == ctx.actor.id,  # type: ignore[arg-type]
+        Consent.student_id.in_(ids),  # type: ignore[attr-defined]
+        Consent.granted_at <= ctx.now,  # type: ignore[arg-type,operator]
+        Consent.revoked_at.is_(None),  # type: ignore[union-attr]
+        or_(Consent.expires_at.is_(None), Consent.expires_at > ctx.now),  # type: ignore[union-attr,operator]
+    )
+    found: dict[str, set[str]] = {}
+    for student_id, categories in ctx.session.exec(query):
+        found.setdefault(student_id, set()).update(categories)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def student_where(ctx: RequestContext, *where: ColumnElement[bool]) -> StudentRecord | None:
+    query = _select(ctx).where(ctx.decisions.visible_students_sql(), *where)
+    records = _records(ctx, list(ctx.session.exec(query)))
+    return records[0] if records else None
+
+
+def student_by_id(ctx: RequestContext, student_id: str) -> StudentRecord | None:
+    if student_id in ctx.students:
+        return ctx.students[student_id]
+    return student_where(ctx, Student.id == student_id)  # type: ignore[arg-type]
+
+
+def student_by_crsid(ctx: RequestContext, crsid: str) -> StudentRecord | None:
+    return student_where(ctx, Student.crsid == crsid)  # type: ignore[arg-type]
+
+
+def student_page(
+    ctx: RequestContext, first: int, after: str | None, spec: StudentFilterSpec
+) -> StudentPage:
+    if first < 0 or first > MAX_PAGE:
+        raise BadInput(f"first must be between 0 and {MAX_PAGE}")
+    where = _filter_clauses(ctx, spec)
+    query = _select(ctx).where(*where)
+    if after is not None:
+        try:
+            position = ctx.cursors.decode(ctx.actor.id, after)
+            name, last_id = str(position["n"]), str(position["i"])
+        except (CursorError, KeyError) as exc:
+            raise BadInput("invalid cursor: use the endCursor of a previous page") from exc
+        query = query.where(
+            or_(
+                Student.name > name,  # type: ignore[arg-type]
+                and_(Student.name == name, Student.id > last_id),  # type: ignore[arg-type]
+            )
+        )
+    query = query.order_by(Student.name, Student.id).limit(first + 1)
+    rows = list(ctx.session.exec(query))
+    has_next = len(rows) > first
+    records = _records(ctx, rows[:first])
+    end = records[-1].row if records else None
+    end_cursor = None if end is None else cursor_for(ctx, end)
+    return StudentPage(records, has_next, end_cursor, where)
+
+
+def cursor_for(ctx: RequestContext, student: Student) -> str:
+    return ctx.cursors.encode(ctx.actor.id, {"n": student.name, "i": student.id})
+
+
+def count_students(ctx: RequestContext, where: list[ColumnElement[bool]]) -> int:
+    query = select(func.count()).select_from(Student).where(*where)
+    return int(ctx.session.exec(query).one())

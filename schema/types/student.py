@@ -1,0 +1,81 @@
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers.context import RequestContext
+from resolvers.records import StudentRecord
+from schema.guard import build, guarded
+from schema.types.enums import RiskLevel
+from schema.types.staff_contact import StaffContact
+
+if TYPE_CHECKING:
+    from schema.types.consent import Consent
+    from schema.types.disclosure import Disclosure
+    from schema.types.note import Note
+
+
+def _notes(root: "Student", info: strawberry.Info[RequestContext, None]) -> "list[Note]":
+    from schema.types.note import Note
+
+    return [Note.of(info.context, n) for n in root.record.batch.notes(root.record.row.id)]
+
+
+def _consents(root: "Student", info: strawberry.Info[RequestContext, None]) -> "list[Consent]":
+    from schema.types.consent import Consent
+
+    return [Consent.of(info.context, c) for c in root.record.batch.consents(root.record.row.id)]
+
+
+def _disclosures(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> "list[Disclosure]":
+    from schema.types.disclosure import Disclosure
+
+    return [
+        Disclosure.of(info.context, d) for d in root.record.batch.disclosures(root.record.row.id)
+    ]
+
+
+@guarded
+@strawberry.type
+class Student:
+    shown: strawberry.Private[frozenset[str]]
+    record: strawberry.Private[StudentRecord]
+    id: strawberry.ID
+    crsid: str
+    name: str
+    course: str | None
+    year_of_study: int | None
+    tutor: StaffContact | None
+    room: str | None
+    emergency_contact: str | None
+    welfare_flag: bool | None
+    risk_level: RiskLevel | None
+    lodge_alert: str | None
+    notes: list[Annotated["Note", strawberry.lazy("schema.types.note")]] | None = (
+        strawberry.field(resolver=_notes)
+    )
+    consents: list[Annotated["Consent", strawberry.lazy("schema.types.consent")]] | None = (
+        strawberry.field(resolver=_consents)
+    )
+    disclosures: (
+        list[Annotated["Disclosure", strawberry.lazy("schema.types.disclosure")]] | None
+    ) = strawberry.field(resolver=_disclosures)
+
+    @classmethod
+    def of(cls, ctx: RequestContext, record: StudentRecord) -> "Student":
+        row = record.row
+        values = {
+            "id": strawberry.ID(row.id),
+            "crsid": row.crsid,
+            "name": row.name,
+            "course": row.course,
+            "year_of_study": row.year_of_study,
+            "tutor": StaffContact.of(ctx, record.tutor),
+            "room": row.room,
+            "emergency_contact": row.emergency_contact,
+            "welfare_flag": row.welfare_flag,
+            "risk_level": RiskLevel(row.risk_level),
+            "lodge_alert": row.lodge_alert,
+        }
+        return build(cls, record.fields, values, record=record)

@@ -1,0 +1,95 @@
+"""Shared fixtures: a real service (Starlette app over a fresh database) per test.
+
+`service_factory(dataset)` loads `dataset` (the OPERATIONS.md import format) through the
+normal import path and returns a `Service` whose `query` posts to /graphql with a real
+signed bearer token for the given username.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from app.factory import create_app
+from app.settings import Settings
+from app.tokens import issue_token
+from models.db import create_schema, make_engine
+from models.importer import load_dataset
+
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@dataclass
+class Service:
+    client: TestClient
+    settings: Settings
+    engine: Engine
+
+    def token(self, username: str, minutes: int = 5) -> str:
+        return issue_token(self.settings, username, minutes=minutes)
+
+    def post(
+        self,
+        username: str | None,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> httpx.Response:
+        headers = {} if username is None else {"Authorization": f"Bearer {self.token(username)}"}
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        return self.client.post("/graphql", json=body, headers=headers)
+
+    def query(
+        self, username: str, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The whole JSON answer ({"data": ..., "errors": ...}); HTTP status must be 200."""
+        response = self.post(username, query, variables)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def data(
+        self, username: str, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`data` of an answer that must carry no errors."""
+        result = self.query(username, query, variables)
+        assert "errors" not in result, result["errors"]
+        data: dict[str, Any] = result["data"]
+        return data
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def service_factory(database_url: str) -> Iterator[Callable[[dict[str, Any]], Service]]:
+    clients: list[TestClient] = []
+    engines: list[Engine] = []
+
+    def make(dataset: dict[str, Any]) -> Service:
+        engine = make_engine(database_url)
+        engines.append(engine)
+        create_schema(engine)
+        load_dataset(engine, dataset)
+        settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET)
+        client = TestClient(create_app(settings), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return Service(client=client, settings=settings, engine=engine)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+    for engine in engines:
+        engine.dispose()

@@ -71,18 +71,24 @@ class GraphQLEndpoint:
         except TokenRejected as rejected:
             return unauthorized(rejected.reason, rejected.message)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse(error_body("send Content-Type: application/json", "BAD_REQUEST"), 415)
+            return JSONResponse(
+                error_body("send Content-Type: application/json", "BAD_REQUEST"), 415
+            )
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
-            return JSONResponse(error_body("the request body is not valid JSON", "BAD_REQUEST"), 400)
+            return JSONResponse(
+                error_body("the request body is not valid JSON", "BAD_REQUEST"), 400
+            )
         request_id = str(uuid.uuid4())
         status, answer = await anyio.to_thread.run_sync(self.execute, username, body, request_id)
         return JSONResponse(answer, status_code=status, headers={"X-Request-Id": request_id})
 
     def execute(self, username: str, body: Any, request_id: str) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            return 400, error_body("the body must be a JSON object with a string 'query'", "BAD_REQUEST")
+            return 400, error_body(
+                "the body must be a JSON object with a string 'query'", "BAD_REQUEST"
+            )
         variables = body.get("variables")
         operation_name = body.get("operationName")
         if variables is not None and not isinstance(variables, dict):
@@ -91,7 +97,9 @@ class GraphQLEndpoint:
             return 400, error_body("'operationName' must be a string", "BAD_REQUEST")
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                return self._run(session, username, body["query"], variables, operation_name, request_id)
+                return self._run(
+                    session, username, body["query"], variables, operation_name, request_id
+                )
         except OperationalError:
             log.exception("database unavailable", extra={"request_id": request_id})
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")

@@ -21,7 +21,11 @@ def issue_token(settings: Settings, username: str, minutes: int = 60) -> str:
     if settings.jwt_secret is None:
         raise ConfigurationError("issuing tokens needs NEEDTOKNOW_JWT_SECRET")
     now = datetime.now(UTC)
-    claims: dict[str, object] = {"sub": username, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims: dict[str, object] = {
+        "sub": username,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     if settings.jwt_audience:

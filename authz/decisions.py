@@ -78,7 +78,9 @@ class Decisions:
             without = self.field_allowed(Standing(relationships), field)
             with_all = self.field_allowed(Standing(relationships, ALL_CATEGORIES), field)
             if without != with_all:
-                raise RuntimeError(f"student field {field!r} depends on consent: cannot filter on it")
+                raise RuntimeError(
+                    f"student field {field!r} depends on consent: cannot filter on it"
+                )
             return without
 
         return self._patterns_sql(readable)
@@ -114,7 +116,9 @@ class Decisions:
 
     def field_allowed(self, resource: FieldResource, field: str) -> bool:
         def ask() -> bool:
-            return bool(self.oso.query_rule_once("allow_field", self.actor, "read", resource, field))
+            return bool(
+                self.oso.query_rule_once("allow_field", self.actor, "read", resource, field)
+            )
 
         return self._once(("field", resource, field), ask)
 

@@ -203,4 +203,3 @@ class StudentBatch:
                 )
             )
         return result
-

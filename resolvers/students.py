@@ -64,8 +64,9 @@ def _select(ctx: RequestContext) -> Select[Any]:
     tutor = aliased(User)
     ties = tie_columns(ctx.actor)
     return (
-        select(Student, tutor.username, tutor.display_name, *(ties[n].label(n) for n in TIE_NAMES))
-        .outerjoin(tutor, tutor.id == Student.tutor_id)  # type: ignore[arg-type]
+        select(
+            Student, tutor.username, tutor.display_name, *(ties[n].label(n) for n in TIE_NAMES)
+        ).outerjoin(tutor, tutor.id == Student.tutor_id)  # type: ignore[arg-type]
     )
 
 

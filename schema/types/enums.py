@@ -1,9 +1,10 @@
+"""The API's enums are the models' enums, registered with Strawberry once."""
+
 import strawberry
 
-from models import enums
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
 
-Role = strawberry.enum(enums.Role)
-NoteCategory = strawberry.enum(enums.NoteCategory)
-Confidentiality = strawberry.enum(enums.Confidentiality)
-RiskLevel = strawberry.enum(enums.RiskLevel)
-DisclosureBasis = strawberry.enum(enums.DisclosureBasis)
+for _enum in (Role, NoteCategory, Confidentiality, RiskLevel, DisclosureBasis):
+    strawberry.enum(_enum)
+
+__all__ = ["Confidentiality", "DisclosureBasis", "NoteCategory", "RiskLevel", "Role"]

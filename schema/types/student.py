@@ -52,8 +52,8 @@ class Student:
     welfare_flag: bool | None
     risk_level: RiskLevel | None
     lodge_alert: str | None
-    notes: list[Annotated["Note", strawberry.lazy("schema.types.note")]] | None = (
-        strawberry.field(resolver=_notes)
+    notes: list[Annotated["Note", strawberry.lazy("schema.types.note")]] | None = strawberry.field(
+        resolver=_notes
     )
     consents: list[Annotated["Consent", strawberry.lazy("schema.types.consent")]] | None = (
         strawberry.field(resolver=_consents)

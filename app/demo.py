@@ -152,7 +152,7 @@ def prepare_demo(settings: Settings, host: str, port: int) -> list[str]:
     if empty:
         load_dataset(engine, demo_dataset(datetime.now(UTC)))
     with Session(engine) as session:
-        users = list(session.exec(select(User).order_by(User.username)))  # type: ignore[arg-type]
+        users = list(session.exec(select(User).order_by(User.username)))
     engine.dispose()
     lines = [
         f"needtoknow demo: {'created the demo college in' if empty else 'using'} "

@@ -53,7 +53,9 @@ class Decisions:
 
         def ask() -> frozenset[str]:
             key = Variable("key")
-            results = self.oso.query_rule("relationship", self.actor, key, ties)
+            results = self.oso.query_rule(  # type: ignore[no-untyped-call]
+                "relationship", self.actor, key, ties
+            )
             return frozenset(str(r["bindings"]["key"]) for r in results)
 
         return self._once(("relationships", ties), ask)
@@ -117,7 +119,7 @@ class Decisions:
     def field_allowed(self, resource: FieldResource, field: str) -> bool:
         def ask() -> bool:
             return bool(
-                self.oso.query_rule_once("allow_field", self.actor, "read", resource, field)
+                self.oso.query_rule_once("allow_field", self.actor, "read", resource, field)  # type: ignore[no-untyped-call]
             )
 
         return self._once(("field", resource, field), ask)

@@ -38,6 +38,6 @@ def policy_text() -> str:
 def build_oso() -> Oso:
     oso = Oso()
     for cls in POLICY_CLASSES:
-        oso.register_class(cls)
+        oso.register_class(cls)  # type: ignore[no-untyped-call]
     oso.load_str(policy_text())
     return oso

@@ -9,7 +9,8 @@ each real student."""
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
 
 from authz.facts import Caller, StudentTies
 from models.tables import DirectorOfStudies, Student, Supervision
@@ -38,16 +39,14 @@ TIE_NAMES = tuple(f.name for f in fields(TiePattern))
 def tie_columns(actor: Caller) -> dict[str, ColumnElement[bool]]:
     """One never-null boolean SQL expression per tie, over the `students` table."""
     directed = select(DirectorOfStudies.student_id).where(
-        DirectorOfStudies.user_id == actor.id  # type: ignore[arg-type]
+        col(DirectorOfStudies.user_id) == actor.id
     )
-    supervised = select(Supervision.student_id).where(
-        Supervision.user_id == actor.id  # type: ignore[arg-type]
-    )
+    supervised = select(Supervision.student_id).where(col(Supervision.user_id) == actor.id)
     return {
-        "self": Student.crsid == actor.username,  # type: ignore[dict-item]
+        "self": col(Student.crsid) == actor.username,
         "tutor": func.coalesce(Student.tutor_id == actor.id, False),
-        "director": Student.id.in_(directed),  # type: ignore[attr-defined]
-        "supervisor": Student.id.in_(supervised),  # type: ignore[attr-defined]
+        "director": col(Student.id).in_(directed),
+        "supervisor": col(Student.id).in_(supervised),
     }
 
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from authz.decisions import Decisions
 from authz.facts import ConsentClass, DisclosureClass, NoteClass, Standing
@@ -54,23 +55,23 @@ class StudentBatch:
         clauses: list[ColumnElement[bool]] = []
         for standing, records in self._by_standing().items():
             readable = [
-                and_(Note.confidentiality == tier.value, Note.category == category.value)  # type: ignore[arg-type]
+                and_(col(Note.confidentiality) == tier.value, col(Note.category) == category.value)
                 for tier in Confidentiality
                 for category in NoteCategory
                 if "id" in self.decisions.fields(NoteClass(standing, tier.value, category.value))
             ]
             if readable:
                 ids = [r.row.id for r in records]
-                clauses.append(and_(Note.student_id.in_(ids), or_(*readable)))  # type: ignore[attr-defined]
+                clauses.append(and_(col(Note.student_id).in_(ids), or_(*readable)))
         author = aliased(User)
         result: dict[str, list[NoteRecord]] = defaultdict(list)
         if not clauses:
             return result
         query = (
             select(Note, author.username, author.display_name)
-            .outerjoin(author, author.id == Note.author_id)  # type: ignore[arg-type]
+            .outerjoin(author, col(author.id) == col(Note.author_id))
             .where(or_(*clauses))
-            .order_by(Note.created_at.desc(), Note.id)  # type: ignore[attr-defined]
+            .order_by(col(Note.created_at).desc(), col(Note.id))
         )
         students = self._index()
         for note, username, display_name in self.session.exec(query):
@@ -93,15 +94,15 @@ class StudentBatch:
         reader = self.decisions.actor.id
         to_reader = "id" in self.decisions.fields(ConsentClass(standing, True))
         to_others = "id" in self.decisions.fields(ConsentClass(standing, False))
-        in_batch = Consent.student_id.in_(ids)  # type: ignore[attr-defined]
+        in_batch = col(Consent.student_id).in_(ids)
         if to_reader and to_others:
             return in_batch
         if to_reader:
-            return and_(in_batch, Consent.recipient_id == reader)  # type: ignore[arg-type]
+            return and_(in_batch, col(Consent.recipient_id) == reader)
         if to_others:
             return and_(
                 in_batch,
-                or_(Consent.recipient_id.is_(None), Consent.recipient_id != reader),  # type: ignore[union-attr]
+                or_(col(Consent.recipient_id).is_(None), col(Consent.recipient_id) != reader),
             )
         return None
 
@@ -117,9 +118,9 @@ class StudentBatch:
         recipient = aliased(User)
         query = (
             select(Consent, recipient.username, recipient.display_name)
-            .outerjoin(recipient, recipient.id == Consent.recipient_id)  # type: ignore[arg-type]
+            .outerjoin(recipient, col(recipient.id) == col(Consent.recipient_id))
             .where(or_(*clauses))
-            .order_by(Consent.granted_at.desc(), Consent.id)  # type: ignore[attr-defined]
+            .order_by(col(Consent.granted_at).desc(), col(Consent.id))
         )
         students = self._index()
         for consent, username, display_name in self.session.exec(query):
@@ -153,8 +154,8 @@ class StudentBatch:
             if withheld:
                 clauses.append(
                     and_(
-                        Disclosure.student_id.in_([r.row.id for r in records]),  # type: ignore[attr-defined]
-                        Disclosure.withheld_from_student.in_(withheld),  # type: ignore[attr-defined]
+                        col(Disclosure.student_id).in_([r.row.id for r in records]),
+                        col(Disclosure.withheld_from_student).in_(withheld),
                     )
                 )
         result: dict[str, list[DisclosureRecord]] = defaultdict(list)
@@ -162,25 +163,25 @@ class StudentBatch:
             return result
         by, auth, recipient = aliased(User), aliased(User), aliased(User)
         query = (
-            select(
+            select_rows(
                 Disclosure,
-                by.username,
-                by.display_name,
-                auth.username,
-                auth.display_name,
+                col(by.username),
+                col(by.display_name),
+                col(auth.username),
+                col(auth.display_name),
                 Consent,
-                recipient.username,
-                recipient.display_name,
+                col(recipient.username),
+                col(recipient.display_name),
             )
-            .outerjoin(by, by.id == Disclosure.disclosed_by_id)  # type: ignore[arg-type]
-            .outerjoin(auth, auth.id == Disclosure.authorised_by_id)  # type: ignore[arg-type]
-            .outerjoin(Consent, Consent.id == Disclosure.consent_id)  # type: ignore[arg-type]
-            .outerjoin(recipient, recipient.id == Consent.recipient_id)  # type: ignore[arg-type]
+            .outerjoin(by, col(by.id) == col(Disclosure.disclosed_by_id))
+            .outerjoin(auth, col(auth.id) == col(Disclosure.authorised_by_id))
+            .outerjoin(Consent, col(Consent.id) == col(Disclosure.consent_id))
+            .outerjoin(recipient, col(recipient.id) == col(Consent.recipient_id))
             .where(or_(*clauses))
-            .order_by(Disclosure.occurred_at.desc(), Disclosure.id)  # type: ignore[attr-defined]
+            .order_by(col(Disclosure.occurred_at).desc(), col(Disclosure.id))
         )
         students = self._index()
-        for row in self.session.exec(query):
+        for row in self.session.execute(query):
             disclosure: Disclosure = row[0]
             student = students[disclosure.student_id]
             consent: Consent | None = row[5]

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import and_, exists
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from authz.facts import Caller
 from models.tables import DutyShift, User
@@ -12,9 +12,9 @@ def load_caller(session: Session, username: str, now: datetime) -> Caller | None
     covers `now`, in one statement."""
     on_duty = exists().where(
         and_(
-            DutyShift.user_id == User.id,  # type: ignore[arg-type]
-            DutyShift.starts_at <= now,  # type: ignore[arg-type,operator]
-            DutyShift.ends_at > now,  # type: ignore[arg-type,operator]
+            col(DutyShift.user_id) == col(User.id),
+            col(DutyShift.starts_at) <= now,
+            col(DutyShift.ends_at) > now,
         )
     )
     row = session.exec(select(User, on_duty).where(User.username == username)).first()

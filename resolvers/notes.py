@@ -1,4 +1,4 @@
-from sqlmodel import select
+from sqlmodel import col, select
 
 from authz.facts import NoteClass
 from models.tables import Note, User
@@ -21,6 +21,6 @@ def note_by_id(ctx: RequestContext, note_id: str) -> NoteRecord | None:
         return None
     author = None
     if "author" in fields and note.author_id is not None:
-        user = ctx.session.exec(select(User).where(User.id == note.author_id)).first()  # type: ignore[arg-type]
+        user = ctx.session.exec(select(User).where(col(User.id) == note.author_id)).first()
         author = None if user is None else staff(user.username, user.display_name)
     return NoteRecord(note, author, fields, student)

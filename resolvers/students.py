@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
-from sqlmodel import select
+from sqlmodel import col, select
 
 from authz.facts import Standing
 from authz.ties import TIE_NAMES, TiePattern, tie_columns
@@ -38,19 +39,19 @@ class StudentPage:
 def _filter_clauses(ctx: RequestContext, spec: StudentFilterSpec) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [ctx.decisions.visible_students_sql()]
     if spec.year_of_study is not None:
-        clauses.append(Student.year_of_study == spec.year_of_study)  # type: ignore[arg-type]
+        clauses.append(col(Student.year_of_study) == spec.year_of_study)
     if spec.welfare_flag is not None:
         clauses.append(ctx.decisions.field_readable_sql("welfare_flag"))
-        clauses.append(Student.welfare_flag == spec.welfare_flag)  # type: ignore[arg-type]
+        clauses.append(col(Student.welfare_flag) == spec.welfare_flag)
     if spec.risk_level is not None:
         clauses.append(ctx.decisions.field_readable_sql("risk_level"))
-        clauses.append(Student.risk_level == spec.risk_level)  # type: ignore[arg-type]
+        clauses.append(col(Student.risk_level) == spec.risk_level)
     if spec.search:
         pattern = "%" + _escape_like(spec.search.lower()) + "%"
         clauses.append(
             or_(
-                func.lower(Student.name).like(pattern, escape="\\"),
-                func.lower(Student.crsid).like(pattern, escape="\\"),
+                func.lower(col(Student.name)).like(pattern, escape="\\"),
+                func.lower(col(Student.crsid)).like(pattern, escape="\\"),
             )
         )
     return clauses
@@ -60,14 +61,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _select(ctx: RequestContext) -> Select[Any]:
+def _select(ctx: RequestContext) -> Select[*tuple[Any, ...]]:
     tutor = aliased(User)
     ties = tie_columns(ctx.actor)
-    return (
-        select(
-            Student, tutor.username, tutor.display_name, *(ties[n].label(n) for n in TIE_NAMES)
-        ).outerjoin(tutor, tutor.id == Student.tutor_id)  # type: ignore[arg-type]
-    )
+    return select_rows(
+        Student,
+        col(tutor.username),
+        col(tutor.display_name),
+        *(ties[n].label(n) for n in TIE_NAMES),
+    ).outerjoin(tutor, col(tutor.id) == col(Student.tutor_id))
 
 
 def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
@@ -97,12 +99,12 @@ def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
 def _consented_categories(ctx: RequestContext, ids: list[str]) -> dict[str, frozenset[str]]:
     if not ids:
         return {}
-    query = select(Consent.student_id, Consent.categories).where(
-        Consent.recipient_id == ctx.actor.id,  # type: ignore[arg-type]
-        Consent.student_id.in_(ids),  # type: ignore[attr-defined]
-        Consent.granted_at <= ctx.now,  # type: ignore[arg-type,operator]
-        Consent.revoked_at.is_(None),  # type: ignore[union-attr]
-        or_(Consent.expires_at.is_(None), Consent.expires_at > ctx.now),  # type: ignore[union-attr,operator]
+    query = select(col(Consent.student_id), col(Consent.categories)).where(
+        col(Consent.recipient_id) == ctx.actor.id,
+        col(Consent.student_id).in_(ids),
+        col(Consent.granted_at) <= ctx.now,
+        col(Consent.revoked_at).is_(None),
+        or_(col(Consent.expires_at).is_(None), col(Consent.expires_at) > ctx.now),
     )
     found: dict[str, set[str]] = {}
     for student_id, categories in ctx.session.exec(query):
@@ -112,18 +114,18 @@ def _consented_categories(ctx: RequestContext, ids: list[str]) -> dict[str, froz
 
 def student_where(ctx: RequestContext, *where: ColumnElement[bool]) -> StudentRecord | None:
     query = _select(ctx).where(ctx.decisions.visible_students_sql(), *where)
-    records = _records(ctx, list(ctx.session.exec(query)))
+    records = _records(ctx, list(ctx.session.execute(query)))
     return records[0] if records else None
 
 
 def student_by_id(ctx: RequestContext, student_id: str) -> StudentRecord | None:
     if student_id in ctx.students:
         return ctx.students[student_id]
-    return student_where(ctx, Student.id == student_id)  # type: ignore[arg-type]
+    return student_where(ctx, col(Student.id) == student_id)
 
 
 def student_by_crsid(ctx: RequestContext, crsid: str) -> StudentRecord | None:
-    return student_where(ctx, Student.crsid == crsid)  # type: ignore[arg-type]
+    return student_where(ctx, col(Student.crsid) == crsid)
 
 
 def student_page(
@@ -141,12 +143,12 @@ def student_page(
             raise BadInput("invalid cursor: use the endCursor of a previous page") from exc
         query = query.where(
             or_(
-                Student.name > name,  # type: ignore[arg-type]
-                and_(Student.name == name, Student.id > last_id),  # type: ignore[arg-type]
+                col(Student.name) > name,
+                and_(col(Student.name) == name, col(Student.id) > last_id),
             )
         )
-    query = query.order_by(Student.name, Student.id).limit(first + 1)
-    rows = list(ctx.session.exec(query))
+    query = query.order_by(col(Student.name), col(Student.id)).limit(first + 1)
+    rows = list(ctx.session.execute(query))
     has_next = len(rows) > first
     records = _records(ctx, rows[:first])
     end = records[-1].row if records else None

@@ -53,4 +53,4 @@ def build(cls: type[T], fields: frozenset[str], values: Mapping[str, Any], **pri
     if names is None:
         names = _PLAIN[cls] = plain_field_names(cls)
     kwargs = {name: values[name] if name in fields else None for name in names}
-    return cls(shown=fields, **kwargs, **private)
+    return cls(shown=fields, **kwargs, **private)  # type: ignore[call-arg]

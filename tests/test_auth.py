@@ -58,8 +58,10 @@ BAD_TOKENS: list[tuple[str, Callable[[], str | None], str]] = [
     ("not a jwt", lambda: "Bearer not.a.jwt", "malformed"),
     (
         "expired",
-        lambda: "Bearer "
-        + jwt.encode(claims(exp=datetime.now(UTC) - timedelta(seconds=5)), TEST_SECRET),
+        lambda: (
+            "Bearer "
+            + jwt.encode(claims(exp=datetime.now(UTC) - timedelta(seconds=5)), TEST_SECRET)
+        ),
         "expired",
     ),
     (
@@ -75,8 +77,9 @@ BAD_TOKENS: list[tuple[str, Callable[[], str | None], str]] = [
     ),
     (
         "no sub",
-        lambda: "Bearer "
-        + jwt.encode({"exp": datetime.now(UTC) + timedelta(minutes=5)}, TEST_SECRET),
+        lambda: (
+            "Bearer " + jwt.encode({"exp": datetime.now(UTC) + timedelta(minutes=5)}, TEST_SECRET)
+        ),
         "invalid_claims",
     ),
     (
@@ -163,5 +166,5 @@ def test_the_service_refuses_to_start_without_a_key_source(database_url: str) ->
 
 def test_roles_come_from_the_database_not_the_token(service: Service) -> None:
     token = jwt.encode(claims(roles=["SENIOR_TUTOR"]), TEST_SECRET, algorithm="HS256")
-    status, body = post(service.client, f"Bearer {token}")
+    _, body = post(service.client, f"Bearer {token}")
     assert body["data"]["me"]["roles"] == ["TUTOR"]

@@ -55,7 +55,9 @@ def differences(contract: GraphQLSchema, ours: GraphQLSchema) -> list[str]:
                     if my_arg is None:
                         found.append(f"missing argument {name}.{field_name}({arg_name})")
                     elif str(my_arg.type) != str(arg.type):
-                        found.append(f"{name}.{field_name}({arg_name}): {my_arg.type} != {arg.type}")
+                        found.append(
+                            f"{name}.{field_name}({arg_name}): {my_arg.type} != {arg.type}"
+                        )
                     elif _default(arg) is not None and my_arg.default_value != _default(arg):
                         found.append(f"{name}.{field_name}({arg_name}) default differs")
     return found

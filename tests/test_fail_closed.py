@@ -24,7 +24,17 @@ from models.enums import Confidentiality, NoteCategory, Role
 from schema.build import build_schema
 from schema.guard import build, guarded
 
-RELATIONSHIPS = ["SELF", "TUTOR", "SENIOR", "WELLBEING", "OFFICE", "PORTER", "DUTY", "DOS", "SUPERVISOR"]
+RELATIONSHIPS = [
+    "SELF",
+    "TUTOR",
+    "SENIOR",
+    "WELLBEING",
+    "OFFICE",
+    "PORTER",
+    "DUTY",
+    "DOS",
+    "SUPERVISOR",
+]
 EVERYONE = Caller("u", "u", "U", tuple(r.value for r in Role), on_duty=True)
 ALL_CATEGORIES = frozenset(c.value for c in NoteCategory)
 STANDINGS = [

@@ -21,7 +21,15 @@ OSO = build_oso()
 USERS = ["u0", "u1", "u2"]
 ROLE_SETS = st.sets(
     st.sampled_from(
-        ["STUDENT", "TUTOR", "SENIOR_TUTOR", "PORTER", "DUTY_TUTOR", "DIRECTOR_OF_STUDIES", "ANALYST"]
+        [
+            "STUDENT",
+            "TUTOR",
+            "SENIOR_TUTOR",
+            "PORTER",
+            "DUTY_TUTOR",
+            "DIRECTOR_OF_STUDIES",
+            "ANALYST",
+        ]
     ),
     max_size=3,
 )
@@ -69,7 +77,9 @@ def test_sql_ties_match_the_policy(
                 session.add(Supervision(student_id=sid, user_id=f"id-{v}"))
         session.commit()
 
-        caller = Caller(f"id-{caller_name}", caller_name, caller_name, tuple(sorted(roles)), on_duty)
+        caller = Caller(
+            f"id-{caller_name}", caller_name, caller_name, tuple(sorted(roles)), on_duty
+        )
         decisions = Decisions(OSO, caller)
         ctx = RequestContext(session, caller, decisions, datetime.now(UTC), CursorSigner(b"k"))
         page = student_page(ctx, 100, None, StudentFilterSpec())

@@ -72,3 +72,16 @@ allow_field(actor: Caller, "read", disclosure: DisclosureClass, field: String) i
     disclosure.withheld = false and
     has_permission(actor, "read_unwithheld_disclosures", disclosure.standing) and
     disclosure_field(field);
+
+# ---- Just written: what a writer sees of the record their mutation created ----
+# A porter writes incidents it cannot read back, a duty tutor records disclosures it
+# cannot read: the answer then carries only the new id and echoes of the writer's own
+# input (the non-null fields of the contract), never anything stored before.
+carrier_field("WrittenNote", "id");
+carrier_field("WrittenNote", "category");
+carrier_field("WrittenNote", "created_at");
+carrier_field("WrittenDisclosure", "id");
+carrier_field("WrittenDisclosure", "recipient");
+carrier_field("WrittenDisclosure", "basis");
+carrier_field("WrittenDisclosure", "occurred_at");
+carrier_field("WrittenDisclosure", "withheld_from_student");

@@ -162,8 +162,9 @@ def _client_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     path = error.path
     if isinstance(original, ClientError):
         return {"message": original.message, "path": path, "extensions": {"code": original.code}}
-    if original is None:
-        # graphql-core's own errors (bad variable types, null in a non-null field).
+    if original is None or path is None:
+        # graphql-core's own errors: variables that do not coerce to their declared types
+        # (these carry no path), a null in a non-null field. Their text names the fault.
         return {"message": error.message, "path": path, "extensions": {"code": "BAD_USER_INPUT"}}
     log.error("resolver failed", exc_info=original, extra={"request_id": request_id})
     return {

@@ -2,9 +2,10 @@
 
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
 from models.tables import (
+    Concern,
     Consent,
-    Disclosure,
     DirectorOfStudies,
+    Disclosure,
     DutyShift,
     Note,
     Student,
@@ -13,6 +14,7 @@ from models.tables import (
 )
 
 __all__ = [
+    "Concern",
     "Confidentiality",
     "Consent",
     "DirectorOfStudies",

@@ -111,3 +111,17 @@ class Disclosure(SQLModel, table=True):
     authorised_by_id: str | None = Field(default=None, foreign_key="users.id")
     occurred_at: datetime = Field(sa_column=_utc_column(nullable=False))
     withheld_from_student: bool = False
+
+
+class Concern(SQLModel, table=True):
+    """The inbox of concerns raised about a crsid that names no student. The Senior
+    Tutors read it; no student query reaches it."""
+
+    __tablename__ = "concerns"
+
+    id: str = Field(primary_key=True, max_length=36)
+    crsid_given: str = Field(max_length=64)
+    description: str
+    raised_by_id: str | None = Field(default=None, foreign_key="users.id")
+    received_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    reference: str = Field(unique=True, max_length=32)

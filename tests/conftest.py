@@ -5,6 +5,8 @@ normal import path and returns a `Service` whose `query` posts to /graphql with 
 signed bearer token for the given username.
 """
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
 
 from app.factory import create_app
@@ -67,9 +69,29 @@ class Service:
         return data
 
 
+def _postgres_schema_url(base: str, schema: str) -> str:
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: a SQLite file, or, when
+    NEEDTOKNOW_TEST_DATABASE_URL names a PostgreSQL server, a schema of its own there."""
+    base = os.environ.get("NEEDTOKNOW_TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(base, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

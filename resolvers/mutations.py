@@ -1,0 +1,467 @@
+"""Acting on a record (ACCESS.md, "Acting").
+
+Every mutation follows the same steps:
+
+1. input checks that depend on nothing stored (blank text, empty lists, a time in the
+   past), so they cannot reveal whether a record exists;
+2. authorization: the student as the actor sees it (`student_by_id`, None when the actor
+   has no relationship) and the actions the policy grants that Standing. An unknown id, an
+   id the actor cannot see and a refused action all answer the same `Forbidden`;
+3. checks against stored data the actor is now known to be entitled to act on;
+4. the write, committed as one transaction (nothing is written when any step fails);
+5. the answer: the record reloaded, with the fields the policy lets the actor read.
+
+Who and when always come from the request (`ctx.actor`, `ctx.now`), never from input.
+Notes and disclosures are only ever inserted: nothing here edits or deletes them.
+"""
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from authz.decisions import Decisions
+from authz.facts import Carrier, DisclosureClass, NoteClass
+from authz.ties import ties_of
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory
+from models.ids import new_id
+from models.tables import (
+    Concern,
+    Consent,
+    DirectorOfStudies,
+    Disclosure,
+    Note,
+    Student,
+    Supervision,
+    User,
+)
+from resolvers.caller import load_caller
+from resolvers.context import RequestContext
+from resolvers.errors import BadInput, Forbidden
+from resolvers.records import (
+    ConsentRecord,
+    DisclosureRecord,
+    NoteRecord,
+    StaffRef,
+    StudentRecord,
+)
+from resolvers.students import student_by_id
+
+# One message for every refusal: an unknown id, an id the actor cannot see and an action
+# the policy does not grant must be indistinguishable.
+REFUSED = "not allowed: no such record, or you may not do this to it"
+
+MAX_LODGE_ALERT = 2000
+MAX_CRSID = 64
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+REFERENCE_GROUPS = 3
+REFERENCE_GROUP_LENGTH = 4
+
+
+# =========================================================================== inputs
+
+
+@dataclass(frozen=True, slots=True)
+class NoteDraft:
+    student_id: str
+    category: NoteCategory
+    confidentiality: Confidentiality
+    summary: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentDraft:
+    student_id: str
+    recipient_username: str | None
+    recipient_description: str
+    categories: tuple[NoteCategory, ...]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureDraft:
+    student_id: str
+    recipient: str
+    basis: DisclosureBasis
+    consent_id: str | None
+    justification: str | None
+    information_shared: str
+    authorised_by_username: str | None
+    withheld_from_student: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernReceiptRecord:
+    reference: str
+    received_at: datetime
+
+
+# =========================================================================== helpers
+
+
+@contextmanager
+def _transaction(ctx: RequestContext) -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back if the block raises."""
+    try:
+        yield
+        ctx.session.commit()
+    except BaseException:
+        ctx.session.rollback()
+        raise
+
+
+def _authorized(ctx: RequestContext, student_id: str | None, *actions: str) -> StudentRecord:
+    """The student as the actor sees it, if the policy grants any of `actions` on it."""
+    record = None if student_id is None else student_by_id(ctx, student_id)
+    if record is None or not ctx.decisions.actions(record.standing) & set(actions):
+        raise Forbidden(REFUSED)
+    return record
+
+
+def _reloaded(ctx: RequestContext, student_id: str) -> StudentRecord:
+    """The student after a write: a fresh record, Standing and batch, so the answer (and
+    anything the client selects below it) reflects the change."""
+    ctx.students.pop(student_id, None)
+    record = student_by_id(ctx, student_id)
+    if record is None:  # the actor acted on it a moment ago; relationships did not change
+        raise RuntimeError("the student vanished from the actor's view after a write")
+    return record
+
+
+def _required(value: str, name: str) -> str:
+    if not value.strip():
+        raise BadInput(f"{name} must not be blank; give a value")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None or not value.strip() else value
+
+
+def _actor_ref(ctx: RequestContext) -> StaffRef:
+    return StaffRef(ctx.actor.username, ctx.actor.display_name)
+
+
+def _user_by_username(ctx: RequestContext, username: str) -> User | None:
+    query = select(User).where(User.username == username.strip())
+    return ctx.session.exec(query).first()
+
+
+def _user_by_id(ctx: RequestContext, user_id: str | None) -> User | None:
+    return None if user_id is None else ctx.session.get(User, user_id)
+
+
+def _user_ref(ctx: RequestContext, user_id: str | None) -> StaffRef | None:
+    user = _user_by_id(ctx, user_id)
+    return None if user is None else StaffRef(user.username, user.display_name)
+
+
+def _matches(given: str, *names: str | None) -> bool:
+    wanted = given.strip().casefold()
+    return any(name is not None and name.strip().casefold() == wanted for name in names)
+
+
+# =========================================================================== notes
+
+
+def _note_actions(tier: Confidentiality, category: NoteCategory) -> tuple[str, ...]:
+    """The policy actions any one of which lets an actor add such a note."""
+    if tier is Confidentiality.WELLBEING_TEAM:
+        return ("add_wellbeing_note",)
+    if category is NoteCategory.INCIDENT:
+        return ("add_team_note", "add_incident_note")
+    return ("add_team_note",)
+
+
+def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
+    summary = _required(draft.summary, "summary")
+    body = _required(draft.body, "body")
+    record = _authorized(
+        ctx, draft.student_id, *_note_actions(draft.confidentiality, draft.category)
+    )
+    note = Note(
+        id=new_id(),
+        student_id=record.row.id,
+        author_id=ctx.actor.id,
+        category=draft.category.value,
+        confidentiality=draft.confidentiality.value,
+        summary=summary,
+        body=body,
+        created_at=ctx.now,
+    )
+    with _transaction(ctx):
+        ctx.session.add(note)
+    student = _reloaded(ctx, note.student_id)
+    # What the actor may read of such a note, plus what any writer sees of the note they
+    # just wrote (a porter's incident: its id, category and time only).
+    fields = ctx.decisions.fields(
+        NoteClass(student.standing, note.confidentiality, note.category)
+    ) | ctx.decisions.fields(Carrier("WrittenNote"))
+    return NoteRecord(note, _actor_ref(ctx), fields, student)
+
+
+# =========================================================================== student fields
+
+
+def _update_student(
+    ctx: RequestContext, student_id: str, action: str, **values: object
+) -> StudentRecord:
+    record = _authorized(ctx, student_id, action)
+    row = record.row
+    with _transaction(ctx):
+        for name, value in values.items():
+            setattr(row, name, value)
+        ctx.session.add(row)
+    return _reloaded(ctx, row.id)
+
+
+def set_welfare_flag(ctx: RequestContext, student_id: str, flagged: bool) -> StudentRecord:
+    return _update_student(ctx, student_id, "set_welfare_flag", welfare_flag=flagged)
+
+
+def set_risk_level(ctx: RequestContext, student_id: str, level: str) -> StudentRecord:
+    return _update_student(ctx, student_id, "set_risk_level", risk_level=level)
+
+
+def set_lodge_alert(ctx: RequestContext, student_id: str, text: str | None) -> StudentRecord:
+    alert = _optional_text(text)
+    if alert is not None and len(alert) > MAX_LODGE_ALERT:
+        raise BadInput(
+            f"text is {len(alert)} characters long; shorten it to at most {MAX_LODGE_ALERT}"
+        )
+    return _update_student(ctx, student_id, "set_lodge_alert", lodge_alert=alert)
+
+
+# =========================================================================== consent
+
+
+def _consent_record(ctx: RequestContext, student: StudentRecord, consent: Consent) -> ConsentRecord:
+    return student.batch.consent_record(student, consent, _user_ref(ctx, consent.recipient_id))
+
+
+def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
+    description = _required(draft.recipient_description, "recipientDescription")
+    if not draft.categories:
+        raise BadInput("categories must not be empty; name at least one note category")
+    if len(set(draft.categories)) != len(draft.categories):
+        raise BadInput("categories lists a category twice; list each category once")
+    if draft.expires_at is not None:
+        if draft.expires_at.utcoffset() is None:
+            raise BadInput("expiresAt has no UTC offset; add one, e.g. '+00:00' or 'Z'")
+        if draft.expires_at <= ctx.now:
+            raise BadInput("expiresAt is not in the future; give a later time or omit it")
+    record = _authorized(ctx, draft.student_id, "grant_consent")
+    recipient_id: str | None = None
+    if draft.recipient_username is not None:
+        user = _user_by_username(ctx, draft.recipient_username)
+        if user is None:
+            raise BadInput(
+                "recipientUsername names no user of the service; give an existing username, "
+                "or omit it for an outside party described in recipientDescription"
+            )
+        recipient_id = user.id
+    consent = Consent(
+        id=new_id(),
+        student_id=record.row.id,
+        recipient_id=recipient_id,
+        recipient_description=description,
+        categories=[c.value for c in draft.categories],
+        granted_at=ctx.now,
+        expires_at=draft.expires_at,
+        recorded_by_id=ctx.actor.id,
+    )
+    with _transaction(ctx):
+        ctx.session.add(consent)
+    return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
+
+
+def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
+    consent = ctx.session.get(Consent, consent_id)
+    _authorized(ctx, None if consent is None else consent.student_id, "revoke_consent")
+    assert consent is not None  # _authorized refused an unknown id
+    if consent.revoked_at is not None:
+        raise BadInput(
+            f"this consent was already revoked at {consent.revoked_at.isoformat()}; nothing to do"
+        )
+    with _transaction(ctx):
+        consent.revoked_at = ctx.now
+        consent.revoked_by_id = ctx.actor.id
+        ctx.session.add(consent)
+    return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
+
+
+# =========================================================================== disclosures
+
+CONSENT_MISMATCH = (
+    "consentId must name an active consent (granted, not revoked, not expired) of this "
+    "student whose recipient is the disclosure's recipient; check both"
+)
+
+
+def _check_disclosure_input(draft: DisclosureDraft) -> None:
+    """Checks that look at the input alone."""
+    _required(draft.recipient, "recipient")
+    _required(draft.information_shared, "informationShared")
+    if draft.basis is DisclosureBasis.CONSENT:
+        if draft.consent_id is None or not draft.consent_id.strip():
+            raise BadInput("basis CONSENT needs consentId: the id of the student's consent")
+    else:
+        if draft.consent_id is not None:
+            raise BadInput(f"consentId is only for basis CONSENT; remove it for {draft.basis}")
+        if _optional_text(draft.justification) is None:
+            raise BadInput(f"basis {draft.basis} needs a justification: say why it was shared")
+    if draft.withheld_from_student and draft.basis is not DisclosureBasis.LEGAL_OBLIGATION:
+        raise BadInput(
+            "only a LEGAL_OBLIGATION disclosure may be withheld from the student; "
+            "set withheldFromStudent to false"
+        )
+
+
+def _active_matching_consent(
+    ctx: RequestContext, student: StudentRecord, draft: DisclosureDraft
+) -> Consent:
+    """The named consent, if it is this student's, active now, and to this recipient.
+    Every failure answers the same message: a duty tutor may record a disclosure but
+    not read consents, so the answer must not tell which check failed."""
+    consent = None if draft.consent_id is None else ctx.session.get(Consent, draft.consent_id)
+    if consent is None or consent.student_id != student.row.id or not consent.is_active(ctx.now):
+        raise BadInput(CONSENT_MISMATCH)
+    recipient = _user_by_id(ctx, consent.recipient_id)
+    names = (
+        consent.recipient_description,
+        None if recipient is None else recipient.username,
+        None if recipient is None else recipient.display_name,
+    )
+    if not _matches(draft.recipient, *names):
+        raise BadInput(CONSENT_MISMATCH)
+    return consent
+
+
+def _is_senior(ctx: RequestContext, student: StudentRecord, user: User | None) -> bool:
+    """Whether the policy gives `user` (None: the actor) the SENIOR relationship to the
+    student."""
+    if user is None:
+        return "SENIOR" in student.standing.relationships
+    caller = load_caller(ctx.session, user.username, ctx.now)
+    if caller is None:
+        return False
+    row = student.row
+    directors = ctx.session.exec(
+        select(DirectorOfStudies.user_id).where(DirectorOfStudies.student_id == row.id)
+    ).all()
+    supervisors = ctx.session.exec(
+        select(Supervision.user_id).where(Supervision.student_id == row.id)
+    ).all()
+    ties = ties_of(row, tuple(sorted(directors)), tuple(sorted(supervisors)))
+    return "SENIOR" in Decisions(ctx.decisions.oso, caller).relationships(ties)
+
+
+def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> DisclosureRecord:
+    _check_disclosure_input(draft)
+    student = _authorized(ctx, draft.student_id, "record_disclosure")
+    authoriser: User | None = None
+    if draft.authorised_by_username is not None and draft.authorised_by_username.strip():
+        authoriser = _user_by_username(ctx, draft.authorised_by_username)
+        if authoriser is None:
+            raise BadInput(
+                "authorisedByUsername names no user of the service; give an existing username"
+            )
+    consent: Consent | None = None
+    if draft.basis is DisclosureBasis.CONSENT:
+        consent = _active_matching_consent(ctx, student, draft)
+    if draft.basis is DisclosureBasis.LEGAL_OBLIGATION and not (
+        _is_senior(ctx, student, None)
+        or (authoriser is not None and _is_senior(ctx, student, authoriser))
+    ):
+        raise BadInput(
+            "a LEGAL_OBLIGATION disclosure needs the Senior Tutor or a Deputy Senior Tutor: "
+            "record it as one, or name one in authorisedByUsername"
+        )
+    disclosure = Disclosure(
+        id=new_id(),
+        student_id=student.row.id,
+        recipient=draft.recipient,
+        basis=draft.basis.value,
+        consent_id=None if consent is None else consent.id,
+        justification=_optional_text(draft.justification),
+        information_shared=draft.information_shared,
+        disclosed_by_id=ctx.actor.id,
+        authorised_by_id=None if authoriser is None else authoriser.id,
+        occurred_at=ctx.now,
+        withheld_from_student=draft.withheld_from_student,
+    )
+    with _transaction(ctx):
+        ctx.session.add(disclosure)
+    fresh = _reloaded(ctx, disclosure.student_id)
+    # What the actor may read of such a disclosure, plus what any writer sees of the one
+    # they just recorded (a duty tutor: its id and the echo of the input's key fields).
+    fields = ctx.decisions.fields(
+        DisclosureClass(fresh.standing, disclosure.withheld_from_student)
+    ) | ctx.decisions.fields(Carrier("WrittenDisclosure"))
+    return DisclosureRecord(
+        disclosure,
+        _actor_ref(ctx),
+        None if authoriser is None else StaffRef(authoriser.username, authoriser.display_name),
+        None if consent is None else _consent_record(ctx, fresh, consent),
+        fields,
+        fresh,
+    )
+
+
+# =========================================================================== concerns
+
+
+def new_reference() -> str:
+    """A random receipt reference, e.g. "CNC-7KQ2-M9XD-4TPA": it says nothing about
+    the student, the concern or whether the crsid exists."""
+    groups = (
+        "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_GROUP_LENGTH))
+        for _ in range(REFERENCE_GROUPS)
+    )
+    return "-".join(("CNC", *groups))
+
+
+def raise_concern(ctx: RequestContext, crsid: str, description: str) -> ConcernReceiptRecord:
+    """Any signed-in user may raise a concern. A known crsid gets a CONCERN note in the
+    welfare-team tier; an unknown one a row in the Senior Tutors' inbox. Both branches
+    do one lookup and one insert and answer the same receipt; the lookup ignores the
+    raiser's view on purpose (the raiser has no relationship), and its result never
+    reaches the answer."""
+    given = crsid.strip()
+    if not given:
+        raise BadInput("crsid must not be blank; give the student's crsid")
+    if len(given) > MAX_CRSID:
+        raise BadInput(f"crsid is longer than {MAX_CRSID} characters; check it")
+    _required(description, "description")
+    reference = new_reference()
+    query = select(Student.id).where(func.lower(Student.crsid) == given.lower())
+    student_id = ctx.session.exec(query).first()
+    row: Note | Concern
+    if student_id is not None:
+        row = Note(
+            id=new_id(),
+            student_id=student_id,
+            author_id=ctx.actor.id,
+            category=NoteCategory.CONCERN.value,
+            confidentiality=Confidentiality.WELFARE_TEAM.value,
+            summary=f"Concern raised (reference {reference})",
+            body=description,
+            created_at=ctx.now,
+        )
+    else:
+        row = Concern(
+            id=new_id(),
+            crsid_given=given,
+            description=description,
+            raised_by_id=ctx.actor.id,
+            received_at=ctx.now,
+            reference=reference,
+        )
+    with _transaction(ctx):
+        ctx.session.add(row)
+    return ConcernReceiptRecord(reference, ctx.now)

@@ -1,14 +1,20 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.graphql_http import GraphQLEndpoint
+from app.headers import EdgeMiddleware
+from app.logs import adopt_server_loggers, configure_logging
 from app.settings import Settings
 from authz.engine import build_oso
 from models.db import make_engine
@@ -29,10 +35,12 @@ def cursor_key(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.check()
+    configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
-    endpoint = GraphQLEndpoint(
-        settings, engine, build_schema(), build_oso(), CursorSigner(cursor_key(settings))
-    )
+    schema = build_schema()
+    # The run-time half of the cost limits (deadline, page size): app/limits.py.
+    cursors = CursorSigner(cursor_key(settings))
+    endpoint = GraphQLEndpoint(settings, engine, schema, build_oso(), cursors)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -52,13 +60,40 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        adopt_server_loggers()  # uvicorn has configured its loggers by now
+        yield
+
+    middleware = [
+        Middleware(
+            EdgeMiddleware,
+            hsts_seconds=settings.hsts_seconds,
+            trusted_proxies=settings.trusted_proxies,
+        )
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                expose_headers=["X-Request-Id", "Retry-After"],
+                allow_credentials=False,  # bearer tokens, never cookies
+                max_age=600,
+            )
+        )
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-        ]
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.endpoint = endpoint
     return app

@@ -8,6 +8,7 @@ import jwt
 from app.settings import ConfigurationError, Settings
 
 HMAC_ALGORITHMS = ["HS256"]
+MAX_TOKEN_CHARS = 8192
 PUBLIC_KEY_ALGORITHMS = ["RS256", "ES256"]
 
 
@@ -41,11 +42,16 @@ def verify_token(settings: Settings, authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenRejected("malformed", "the Authorization header must be 'Bearer <token>'")
     token = token.strip()
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenRejected("malformed", "the bearer token is too long")
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise TokenRejected("malformed", "the bearer token is not a JWT") from None
     algorithm = header.get("alg")
+    # The algorithm is chosen by the key we hold, never by the token: "none", an HMAC
+    # token when only a public key is configured (the public key used as an HMAC secret),
+    # or anything else unlisted is refused before any verification.
     key: str
     if algorithm in HMAC_ALGORITHMS and settings.jwt_secret is not None:
         key = settings.jwt_secret.get_secret_value()

@@ -1,0 +1,129 @@
+"""The reading table of ACCESS.md, computed by asking the live policy, so a committee
+can review what the code enforces (`needtoknow policy matrix`)."""
+
+from oso import Oso
+
+from authz.decisions import ALL_CATEGORIES, Decisions
+from authz.facts import Caller, ConsentClass, DisclosureClass, NoteClass, Standing
+from models.enums import Confidentiality, NoteCategory, Role
+
+RELATIONSHIPS = [
+    "SELF",
+    "TUTOR",
+    "SENIOR",
+    "WELLBEING",
+    "OFFICE",
+    "PORTER",
+    "DUTY",
+    "DOS",
+    "SUPERVISOR",
+]
+# Student fields in ACCESS.md's order, as GraphQL names them.
+FIELDS = [
+    ("id", "id"),
+    ("crsid", "crsid"),
+    ("name", "name"),
+    ("course", "course"),
+    ("yearOfStudy", "year_of_study"),
+    ("tutor", "tutor"),
+    ("room", "room"),
+    ("emergencyContact", "emergency_contact"),
+    ("welfareFlag", "welfare_flag"),
+    ("riskLevel", "risk_level"),
+    ("lodgeAlert", "lodge_alert"),
+    ("notes", "notes"),
+    ("consents", "consents"),
+    ("disclosures", "disclosures"),
+    ("accessLog", "access_log"),
+]
+YES, NO = "✓", "✗"
+NOTE_FIELDS = frozenset(
+    {"id", "student", "category", "confidentiality", "created_at", "author", "summary", "body"}
+)
+
+
+def _notes(d: Decisions, key: str) -> str:
+    plain = Standing(frozenset({key}))
+    if "notes" in d.fields(plain):
+
+        def full(tier: Confidentiality) -> bool:
+            return all(
+                d.fields(NoteClass(plain, tier.value, c.value)) == NOTE_FIELDS for c in NoteCategory
+            )
+
+        if full(Confidentiality.WELLBEING_TEAM) and full(Confidentiality.WELFARE_TEAM):
+            return "both tiers"
+        if full(Confidentiality.WELFARE_TEAM) and not any(
+            d.fields(NoteClass(plain, Confidentiality.WELLBEING_TEAM.value, c.value))
+            for c in NoteCategory
+        ):
+            return "team tier"
+        return "partial (review)"
+    consented = Standing(frozenset({key}), ALL_CATEGORIES)
+    if "notes" in d.fields(consented):
+        team = Confidentiality.WELFARE_TEAM.value
+        wellbeing = Confidentiality.WELLBEING_TEAM.value
+        shown = {d.fields(NoteClass(consented, team, c.value)) for c in NoteCategory}
+        hidden = all(not d.fields(NoteClass(consented, wellbeing, c.value)) for c in NoteCategory)
+        only_consented = all(
+            not d.fields(NoteClass(Standing(frozenset({key}), frozenset({c.value})), team, o.value))
+            for c in NoteCategory
+            for o in NoteCategory
+            if o != c
+        )
+        if (
+            shown == {frozenset({"id", "category", "created_at", "summary"})}
+            and hidden
+            and only_consented
+        ):
+            return "consented only"
+        return "partial (review)"
+    return NO
+
+
+def _consents(d: Decisions, key: str) -> str:
+    standing = Standing(frozenset({key}))
+    to_others = "id" in d.fields(ConsentClass(standing, False))
+    to_reader = "id" in d.fields(ConsentClass(standing, True))
+    if to_others and to_reader:
+        return YES
+    return "those to them" if to_reader else NO
+
+
+def _disclosures(d: Decisions, key: str) -> str:
+    standing = Standing(frozenset({key}))
+    open_ = "id" in d.fields(DisclosureClass(standing, False))
+    withheld = "id" in d.fields(DisclosureClass(standing, True))
+    if open_ and withheld:
+        return YES
+    return "✓ (not withheld)" if open_ else NO
+
+
+def reading_table(oso: Oso) -> dict[str, dict[str, str]]:
+    """field (GraphQL name) -> relationship -> cell, in ACCESS.md's notation."""
+    everyone = Caller("matrix", "matrix", "matrix", tuple(r.value for r in Role), on_duty=True)
+    d = Decisions(oso, everyone)
+    table: dict[str, dict[str, str]] = {}
+    for graphql_name, python_name in FIELDS:
+        row = {}
+        for key in RELATIONSHIPS:
+            if python_name == "notes":
+                row[key] = _notes(d, key)
+            elif python_name == "consents":
+                row[key] = _consents(d, key)
+            elif python_name == "disclosures":
+                row[key] = _disclosures(d, key)
+            else:
+                row[key] = YES if python_name in d.fields(Standing(frozenset({key}))) else NO
+        table[graphql_name] = row
+    return table
+
+
+def render(table: dict[str, dict[str, str]]) -> str:
+    lines = [
+        "| field | " + " | ".join(RELATIONSHIPS) + " |",
+        "|---" * (len(RELATIONSHIPS) + 1) + "|",
+    ]
+    for field, row in table.items():
+        lines.append(f"| {field} | " + " | ".join(row[k] for k in RELATIONSHIPS) + " |")
+    return "\n".join(lines)

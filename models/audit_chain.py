@@ -1,0 +1,134 @@
+"""The audit trail's hash chain: appending events and verifying the chain.
+
+Each event's hash is SHA-256 over its canonical content and the previous event's hash,
+so any edit, deletion, insertion or reordering made directly in the database breaks
+the chain at that point. Appends are serialised: on PostgreSQL by a transaction-scoped
+advisory lock (across processes and hosts), on SQLite by a process lock (SQLite serves
+one process); the `seq` primary key makes a fork impossible either way.
+
+Truncating the newest events cannot be detected from the table alone: `verify` reports
+the head (seq and hash) so an operator can record it elsewhere and compare later."""
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from models.ids import new_id
+from models.tables import AuditEvent
+
+GENESIS = "0" * 64
+_SQLITE_APPEND = threading.Lock()
+_ADVISORY_KEY = 0x6E746B61  # "ntka"
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    at: datetime
+    actor_id: str | None
+    actor_username: str | None
+    actor_roles: tuple[str, ...]
+    action: str
+    decision: str  # ALLOWED or DENIED
+    student_id: str | None = None
+    operation_name: str | None = None
+    relationships: tuple[str, ...] = ()
+    field_names: tuple[str, ...] = ()
+    sealed_fields: tuple[str, ...] = field(default=())
+
+
+def content_of(event: AuditEvent) -> dict[str, object]:
+    return {
+        "seq": event.seq,
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "actor_roles": list(event.actor_roles),
+        "relationships": list(event.relationships),
+        "action": event.action,
+        "operation_name": event.operation_name,
+        "student_id": event.student_id,
+        "field_names": list(event.field_names),
+        "sealed_fields": list(event.sealed_fields),
+        "decision": event.decision,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def hash_of(event: AuditEvent) -> str:
+    canonical = json.dumps(content_of(event), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> list[AuditEvent]:
+    """Appends `drafts` to the chain and commits them together with whatever else the
+    session holds: the change and its record land in one transaction, or neither does."""
+    drafts = list(drafts)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    lock = _SQLITE_APPEND if sqlite else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        if not sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+        head = session.exec(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
+        ).first()
+        seq, previous = (0, GENESIS) if head is None else (head[0], head[1])
+        events = []
+        for draft in drafts:
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                id=new_id(),
+                at=draft.at,
+                actor_id=draft.actor_id,
+                actor_username=draft.actor_username,
+                actor_roles=list(draft.actor_roles),
+                relationships=list(draft.relationships),
+                action=draft.action,
+                operation_name=draft.operation_name,
+                student_id=draft.student_id,
+                field_names=list(draft.field_names),
+                sealed_fields=list(draft.sealed_fields),
+                decision=draft.decision,
+                prev_hash=previous,
+                hash="",
+            )
+            event.hash = previous = hash_of(event)
+            session.add(event)
+            events.append(event)
+        session.commit()
+        return events
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    event_id: str
+    problem: str
+
+
+def verify(events: Iterable[AuditEvent]) -> Iterator[ChainBreak]:
+    """Every place the chain is broken, in order (events must come in `seq` order)."""
+    previous, expected_seq = GENESIS, 1
+    for event in events:
+        if event.seq != expected_seq:
+            yield ChainBreak(event.seq, event.id, f"expected event #{expected_seq} here")
+        if event.prev_hash != previous:
+            yield ChainBreak(event.seq, event.id, "does not link to the event before it")
+        if hash_of(event) != event.hash:
+            yield ChainBreak(event.seq, event.id, "its content does not match its hash")
+        previous, expected_seq = event.hash, event.seq + 1

@@ -1,0 +1,113 @@
+"""What a request read and did, turned into audit events: reads per request and
+student (never per cell), mutations per call, with the decision."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from authz.facts import Caller
+from models.audit_chain import AuditDraft, commit_with_audit
+from models.enums import Confidentiality
+from resolvers.records import NoteRecord, StudentRecord
+
+if TYPE_CHECKING:
+    from resolvers.context import RequestContext
+
+# Fields of a student that anyone related to them may read; returning any other field
+# is recorded.
+OPERATION_NAME_WIDTH = 200  # models.tables.AuditEvent.operation_name
+UNRESTRICTED_STUDENT_FIELDS = frozenset({"id", "crsid", "name", "course", "year_of_study", "tutor"})
+
+
+def draft(
+    actor: Caller,
+    at: datetime,
+    action: str,
+    decision: str,
+    operation_name: str | None,
+    student: StudentRecord | None = None,
+    student_id: str | None = None,
+    relationships: tuple[str, ...] = (),
+    field_names: tuple[str, ...] = (),
+    sealed_fields: tuple[str, ...] = (),
+) -> AuditDraft:
+    return AuditDraft(
+        at=at,
+        actor_id=actor.id,
+        actor_username=actor.username,
+        actor_roles=actor.roles,
+        action=action,
+        decision=decision,
+        student_id=student.row.id if student is not None else student_id,
+        # Operation names are the client's free text: kept to the column's width.
+        operation_name=None if operation_name is None else operation_name[:OPERATION_NAME_WIDTH],
+        relationships=(
+            relationships if student is None else tuple(sorted(student.standing.relationships))
+        ),
+        field_names=field_names,
+        sealed_fields=sealed_fields,
+    )
+
+
+@dataclass
+class AuditCollector:
+    operation_name: str | None = None
+    action: str | None = None  # the mutation being run, as the API names it ("addNote")
+    # Student fields (Python names) that the request's document selects anywhere.
+    selected_student_fields: frozenset[str] = frozenset()
+    # student id -> (relationships, fields the policy granted): plain values, taken as
+    # the objects are returned (the ORM rows are stale once the read transaction ends).
+    students: dict[str, tuple[tuple[str, ...], frozenset[str]]] = field(default_factory=dict)
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> note -> tier
+    requests: list[AuditDraft] = field(default_factory=list)
+
+    def record_request(
+        self, actor: Caller, at: datetime, action: str, field_names: tuple[str, ...]
+    ) -> None:
+        """An event about the request itself (a statistics table, say), not a student."""
+        self.requests.append(
+            draft(actor, at, action, "ALLOWED", self.operation_name, field_names=field_names)
+        )
+
+    def returned_student(self, record: StudentRecord) -> None:
+        if record.row.id not in self.students:
+            relationships = tuple(sorted(record.standing.relationships))
+            self.students[record.row.id] = (relationships, record.fields)
+
+    def returned_note(self, record: NoteRecord) -> None:
+        self.returned_student(record.student)
+        row = record.row
+        self.notes.setdefault(row.student_id, {})[row.id] = row.confidentiality
+
+    def read_drafts(self, actor: Caller, at: datetime) -> list[AuditDraft]:
+        """One event per student whose restricted data this request returned."""
+        drafts = []
+        for student_id, (relationships, fields) in self.students.items():
+            shown = (self.selected_student_fields & fields) - UNRESTRICTED_STUDENT_FIELDS
+            notes = self.notes.get(student_id, {})
+            team = [f"note:{n}" for n, t in notes.items() if t != Confidentiality.WELLBEING_TEAM]
+            sealed = [f"note:{n}" for n, t in notes.items() if t == Confidentiality.WELLBEING_TEAM]
+            if shown or team or sealed:
+                drafts.append(
+                    draft(
+                        actor,
+                        at,
+                        "read",
+                        "ALLOWED",
+                        self.operation_name,
+                        student_id=student_id,
+                        relationships=relationships,
+                        field_names=tuple(sorted(shown) + sorted(team)),
+                        sealed_fields=tuple(sorted(sealed)),
+                    )
+                )
+        return drafts
+
+
+def commit_read_events(ctx: "RequestContext") -> None:
+    """Appends this request's read events (one per student whose restricted data it
+    returned) in their own transaction. Raises if they cannot be written: the caller
+    must then answer no data at all."""
+    drafts = ctx.audit.requests + ctx.audit.read_drafts(ctx.actor, ctx.now)
+    if drafts:
+        commit_with_audit(ctx.session, drafts)

@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -14,7 +14,13 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         # SQLite: one file shared by the worker threads of a single process.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
+        # A connection that died while PostgreSQL was away is found and replaced before
+        # use, so the service recovers by itself when the server is back.
         kwargs["pool_pre_ping"] = True
+        if url.startswith("postgresql") and "connect_timeout" not in url:
+            # An unreachable server (not a refusing one) would otherwise hold each request
+            # and /readyz for the operating system's TCP timeout, minutes.
+            kwargs["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -25,10 +31,26 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # SQLite's built-in lower() folds ASCII only; PostgreSQL's (UTF8 database) folds every
+    # letter. The case-insensitive searches (student names, crsids) compare lower(column)
+    # with a pattern lowered in Python, so without this "élodie" finds "Élodie" on
+    # PostgreSQL and not on SQLite. Python's str.lower makes the two agree.
+    dbapi_connection.create_function(  # type: ignore[attr-defined]
+        "lower", 1, _lower, deterministic=True
+    )
+
+
+def _lower(value: object) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Brings the database's schema to the newest migration (creating it in an empty
+    database). The one way the schema is made: through Alembic (models/migrate.py), never
+    SQLModel's create_all, so what tests run against is what production migrates to."""
+    from models.migrate import upgrade
+
+    upgrade(engine)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -11,12 +12,59 @@ from pydantic import ValidationError
 from app.settings import ConfigurationError, Settings
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
     from app.factory import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return 0
+    # Several processes: uvicorn imports the app factory in each (app/asgi.py), which
+    # reads the same NEEDTOKNOW_* environment as this process did.
+    if settings.database_url.startswith("sqlite"):
+        print(
+            "needtoknow: --workers needs PostgreSQL (NEEDTOKNOW_DATABASE_URL): SQLite "
+            "serves one process (the audit chain's append lock is per process there)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.jwt_secret is None and settings.cursor_secret is None:
+        print(
+            "needtoknow: with --workers and no NEEDTOKNOW_JWT_SECRET, set "
+            "NEEDTOKNOW_CURSOR_SECRET so every worker accepts the others' page cursors",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "app.asgi:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+    return 0
+
+
+def _db(settings: Settings, action: str) -> int:
+    from models.db import make_engine
+    from models.migrate import MigrationError, current, head, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        if action == "upgrade":
+            before = upgrade(engine)
+            print(f"database at revision {head()} (was {before or 'empty'})")
+        else:
+            at = current(engine)
+            state = "up to date" if at == head() else f"newest is {head()}: run db upgrade"
+            print(f"database at revision {at or '(none)'}; {state}")
+    except MigrationError as exc:
+        print(f"needtoknow db {action}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -61,6 +109,85 @@ def _demo(settings: Settings, host: str, port: int) -> int:
     return _serve(settings, host, port)
 
 
+def _stats(
+    settings: Settings, measure: str, by: str, start: str | None, end: str | None, as_csv: bool
+) -> int:
+    import csv
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from models.db import make_engine, utcnow
+    from resolvers.errors import BadInput
+    from resolvers.statistics import Dimension, Measure, statistics_table
+
+    def moment(text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        parsed = datetime.fromisoformat(text)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+    try:
+        chosen = Measure(measure.upper())
+        dims = [Dimension(d.strip().upper()) for d in by.split(",") if d.strip()]
+        window = (moment(start), moment(end))
+    except ValueError as exc:
+        print(f"needtoknow stats: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            table = statistics_table(session, chosen, dims, *window, now=utcnow())
+    except BadInput as exc:
+        print(f"needtoknow stats: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    header = [d.value.lower() for d in table.group_by] + ["value", "suppressed"]
+    lines = [
+        [
+            *("" if r.keys[d] is None else str(r.keys[d]) for d in table.group_by),
+            "" if r.value is None else str(r.value),
+            "true" if r.suppressed else "false",
+        ]
+        for r in table.rows
+    ]
+    total = "" if table.total is None else str(table.total)
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(lines)
+        writer.writerow(["TOTAL"] * len(table.group_by) + [total, "false" if total else "true"])
+        return 0
+    bounds = [t.isoformat() if t is not None else "unbounded" for t in (table.start, table.end)]
+    print(
+        f"{table.measure.value} by {', '.join(header[:-2]) or '(nothing)'}; "
+        f"window [{bounds[0]}, {bounds[1]})"
+    )
+    widths = [max(len(x) for x in column) for column in zip(header, *lines, strict=False)]
+    for line in [header, *lines]:
+        print("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
+    print(f"total: {total or 'suppressed'}")
+    print(f"method: {table.method}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time or date; without an offset it is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="needtoknow", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -68,11 +195,39 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            command.add_argument(
+                "--workers", type=_positive, default=1, help="processes (PostgreSQL only)"
+            )
+    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply every migration not yet applied")
+    db_commands.add_parser("current", help="print the revision the database is at")
     load = commands.add_parser("load", help="import a dataset file in one transaction")
     load.add_argument("file")
     token = commands.add_parser("token", help="print a signed bearer token for a user")
     token.add_argument("username")
     token.add_argument("--minutes", type=int, default=60)
+    audit = commands.add_parser("audit", help="check or export the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("verify", help="walk the hash chain; non-zero at the first break")
+    export = audit_commands.add_parser("export", help="the trail for the data protection officer")
+    export.add_argument("--since", type=_moment, default=None, help="ISO 8601 time or date")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    policy = commands.add_parser("policy", help="show what the live policy enforces")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    policy_commands.add_parser("matrix", help="the reading table (relationship x field)")
+    stats = commands.add_parser(
+        "stats",
+        help="print an anonymised statistics table (rounded and suppressed, as the API)",
+        description="Times without an offset are taken as UTC. With --csv the last line "
+        "is the total (its dimension columns read TOTAL).",
+    )
+    stats.add_argument("measure", help="NOTES, STUDENTS_WITH_NOTES, FLAGGED_STUDENTS, ...")
+    stats.add_argument("--by", default="", help="DIM[,DIM]: CATEGORY, YEAR_OF_STUDY, ...")
+    stats.add_argument("--from", dest="start", help="ISO 8601 time or date")
+    stats.add_argument("--to", dest="end", help="ISO 8601 time or date")
+    stats.add_argument("--csv", action="store_true", help="comma-separated output")
     return root
 
 
@@ -84,14 +239,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.demo import demo_secret
 
             settings = settings.model_copy(update={"jwt_secret": demo_secret()})
-        if args.command != "load":
+        if args.command not in ("load", "stats", "audit", "policy", "db"):
             settings.check()
         if args.command == "serve":
-            return _serve(settings, args.host, args.port)
+            return _serve(settings, args.host, args.port, args.workers)
+        if args.command == "db":
+            return _db(settings, args.db_command)
         if args.command == "demo":
             return _demo(settings, args.host, args.port)
         if args.command == "load":
             return _load(settings, args.file)
+        if args.command == "audit":
+            from app import audit_cli
+
+            if args.audit_command == "verify":
+                return audit_cli.audit_verify(settings)
+            return audit_cli.audit_export(settings, args.since, args.format)
+        if args.command == "policy":
+            from app import audit_cli
+
+            return audit_cli.policy_matrix()
+        if args.command == "stats":
+            return _stats(settings, args.measure, args.by, args.start, args.end, args.csv)
         return _token(settings, args.username, args.minutes)
     except (ConfigurationError, ValidationError) as exc:
         print(f"needtoknow: {exc}", file=sys.stderr)

@@ -1,22 +1,35 @@
 """POST /graphql: authenticate, check the operation's root fields against the policy,
 execute in a worker thread (the policy engine and the database driver are synchronous),
-and answer JSON in which no internal detail reaches the client."""
+and answer JSON in which no internal detail reaches the client.
+
+Before anything runs, a request passes, in order: the lock-out for repeated
+authentication failures and the rate limit of its client address (429, Retry-After),
+the method (POST only; GET opens GraphiQL in development mode and runs no query), the
+bearer token (401), the rate limit of its user (429), the content type (application/json
+only: no urlencoded or multipart bodies, so no cross-site form can post a query), the
+body size (413, refused before reading past the limit), the JSON shape (a JSON array is
+a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then the document checks of
+app/limits.py (tokens, aliases, directives, repeated fields, introspection in
+production, the specification's rules, depth). Execution runs under a deadline and a page
+size cap (app/limits.ExecutionGuard); a request past its deadline answers one error and
+no data."""
 
 import json
 import logging
-import uuid
+import re
+import time
 from typing import Any
 
 import anyio
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
-    validate,
 )
 from oso import Oso
 from sqlalchemy import Engine
@@ -27,16 +40,25 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
 
+from app import limits
+from app.headers import graphiql_csp
+from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tokens import TokenRejected, verify_token
-from authz.decisions import Decisions
+from authz.decisions import Decisions, SharedAnswers
+from models.audit_chain import commit_with_audit
 from models.db import utcnow
+from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
+from resolvers.deadline import budget
 from resolvers.errors import ClientError
+from schema.selection import python_name, selected_fields
 
 log = logging.getLogger("needtoknow.graphql")
+
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def unauthorized(reason: str, message: str) -> JSONResponse:
@@ -47,44 +69,209 @@ def unauthorized(reason: str, message: str) -> JSONResponse:
     )
 
 
-def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": code, **extensions}}],
+    }
+
+
+def too_many(message: str, code: str, seconds: float) -> JSONResponse:
+    retry = RateLimiter.retry_after(seconds)
+    return JSONResponse(
+        error_body(message, code, retryAfter=retry),
+        status_code=429,
+        headers={"Retry-After": str(retry)},
+    )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (BodyTooLarge) as soon as it is known to exceed `limit` bytes:
+    from Content-Length before reading anything, or while streaming when it lies or is
+    absent."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class GraphQLEndpoint:
     def __init__(
-        self, settings: Settings, engine: Engine, schema: Schema, oso: Oso, cursors: CursorSigner
+        self,
+        settings: Settings,
+        engine: Engine,
+        schema: Schema,
+        oso: Oso,
+        cursors: CursorSigner,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.schema = schema
         self.oso = oso
+        self.answers = SharedAnswers()  # policy answers shared between requests
         self.cursors = cursors
+        self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
+        self.limiter = limiter or RateLimiter(
+            per_user=settings.rate_limit_per_user,
+            per_address=settings.rate_limit_per_address,
+            window_seconds=settings.rate_limit_window_seconds,
+            auth_failure_limit=settings.auth_failure_limit,
+            auth_failure_window_seconds=settings.auth_failure_window_seconds,
+            lockout_seconds=settings.auth_lockout_seconds,
+        )
+        self.graphiql = get_graphql_ide_html("graphiql")
+        self.graphiql_csp = graphiql_csp(self.graphiql)
 
     async def handle(self, request: Request) -> Response:
-        if request.method == "GET":
-            if self.settings.development:
-                return HTMLResponse(get_graphql_ide_html("graphiql"))
-            return JSONResponse({"error": "use POST with a JSON body"}, status_code=405)
+        state = request.state
+        address = getattr(state, "client_address", None) or (
+            request.client.host if request.client else "unknown"
+        )
+        locked = self.limiter.locked_out(address)
+        if locked:
+            state.reason = "locked_out"
+            return too_many(
+                "too many failed authentications from this address: try again later",
+                "LOCKED_OUT",
+                locked,
+            )
+        wait = self.limiter.hit_address(address)
+        if wait:
+            state.reason = "rate_limited_address"
+            return too_many("too many requests from this address", "RATE_LIMITED", wait)
+        if request.method != "POST":
+            if self.settings.development and request.method == "GET" and not request.query_params:
+                return HTMLResponse(
+                    self.graphiql, headers={"Content-Security-Policy": self.graphiql_csp}
+                )
+            return JSONResponse(
+                error_body("send queries with POST and a JSON body", "METHOD_NOT_ALLOWED"),
+                status_code=405,
+                headers={"Allow": "POST"},
+            )
         try:
             username = verify_token(self.settings, request.headers.get("authorization"))
         except TokenRejected as rejected:
+            self.limiter.auth_failed(address)
+            state.reason = rejected.reason
             return unauthorized(rejected.reason, rejected.message)
+        state.user = username
+        wait = self.limiter.hit_user(username)
+        if wait:
+            state.reason = "rate_limited_user"
+            return too_many("too many requests from this user", "RATE_LIMITED", wait)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse(
                 error_body("send Content-Type: application/json", "BAD_REQUEST"), 415
             )
         try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+            raw = await read_body(request, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            return JSONResponse(
+                error_body(
+                    f"the request body is larger than {self.settings.max_body_bytes} bytes",
+                    "PAYLOAD_TOO_LARGE",
+                ),
+                413,
+            )
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return JSONResponse(
                 error_body("the request body is not valid JSON", "BAD_REQUEST"), 400
             )
-        request_id = str(uuid.uuid4())
-        status, answer = await anyio.to_thread.run_sync(self.execute, username, body, request_id)
-        return JSONResponse(answer, status_code=status, headers={"X-Request-Id": request_id})
+        request_id = str(getattr(state, "request_id", ""))
+        trace: dict[str, Any] = {}
+        if isinstance(body, list):
+            refusal = self._batch_refusal(body, username)
+            if refusal is not None:
+                return refusal
+            status, answers = await anyio.to_thread.run_sync(
+                self.execute_batch, username, body, request_id, trace
+            )
+            self._note(state, trace, [e for a in answers for e in a.get("errors", [])])
+            return JSONResponse(answers, status_code=status)
+        status, answer = await anyio.to_thread.run_sync(
+            self.execute, username, body, request_id, None, trace
+        )
+        self._note(state, trace, answer.get("errors", []))
+        if status == 401:
+            self.limiter.auth_failed(address)
+            state.reason = answer.get("reason")
+        return JSONResponse(answer, status_code=status)
 
-    def execute(self, username: str, body: Any, request_id: str) -> tuple[int, dict[str, Any]]:
+    def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
+        if self.settings.max_batch == 0:
+            return JSONResponse(
+                error_body(
+                    "batched operations (a JSON array body) are not accepted: send one "
+                    "operation per request",
+                    "BATCHING_DISABLED",
+                ),
+                400,
+            )
+        if not body or len(body) > self.settings.max_batch:
+            return JSONResponse(
+                error_body(
+                    f"a batch holds 1 to {self.settings.max_batch} operations",
+                    limits.TOO_COMPLEX,
+                ),
+                400,
+            )
+        for _ in body[1:]:  # every operation of a batch counts against the user's limit
+            wait = self.limiter.hit_user(username)
+            if wait:
+                return too_many("too many requests from this user", "RATE_LIMITED", wait)
+        return None
+
+    @staticmethod
+    def _note(state: Any, trace: dict[str, Any], errors: list[Any]) -> None:
+        state.operation = trace.get("operation")
+        state.fields = trace.get("fields")
+        codes = sorted(
+            {
+                str(e.get("extensions", {}).get("code"))
+                for e in errors
+                if isinstance(e, dict) and isinstance(e.get("extensions"), dict)
+            }
+        )
+        state.codes = codes or None
+
+    def execute_batch(
+        self, username: str, bodies: list[Any], request_id: str, trace: dict[str, Any]
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One deadline for the whole batch; each operation in its own session."""
+        deadline = time.monotonic() + self.settings.request_timeout_seconds
+        answers: list[dict[str, Any]] = []
+        for body in bodies:
+            status, answer = self.execute(username, body, request_id, deadline, trace)
+            if status in (401, 503):
+                return status, [answer]
+            answers.append(answer)
+        return 200, answers
+
+    def execute(
+        self,
+        username: str,
+        body: Any,
+        request_id: str,
+        deadline: float | None = None,
+        trace: dict[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        if deadline is None:
+            deadline = time.monotonic() + self.settings.request_timeout_seconds
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return 400, error_body(
                 "the body must be a JSON object with a string 'query'", "BAD_REQUEST"
@@ -97,12 +284,22 @@ class GraphQLEndpoint:
             return 400, error_body("'operationName' must be a string", "BAD_REQUEST")
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                return self._run(
-                    session, username, body["query"], variables, operation_name, request_id
+                status, answer = self._run(
+                    session,
+                    username,
+                    body["query"],
+                    variables,
+                    operation_name,
+                    request_id,
+                    deadline,
+                    {} if trace is None else trace,
                 )
         except OperationalError:
-            log.exception("database unavailable", extra={"request_id": request_id})
+            log.exception("database unavailable")
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
+        if not self.settings.development:
+            _hide_suggestions(answer)
+        return status, answer
 
     def _run(
         self,
@@ -112,6 +309,8 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         request_id: str,
+        deadline: float,
+        trace: dict[str, Any],
     ) -> tuple[int, dict[str, Any]]:
         now = utcnow()
         caller = load_caller(session, username, now)
@@ -121,40 +320,81 @@ class GraphQLEndpoint:
                 "reason": "unknown_user",
                 "message": "the token names no user of this service",
             }
-        try:
-            document = parse(query)
-        except GraphQLError as exc:
-            return 200, error_body(f"syntax error: {exc.message}", "GRAPHQL_PARSE_FAILED")
-        graphql_schema = self.schema._schema
-        errors = validate(graphql_schema, document)
-        if errors:
-            return 200, {
-                "data": None,
-                "errors": [
-                    {"message": e.message, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
-                    for e in errors
-                ],
-            }
-        decisions = Decisions(self.oso, caller)
+        document, refusals = self.checker.check(query)
+        if document is None:
+            return 200, {"data": None, "errors": [_refusal(e) for e in refusals]}
+        decisions = Decisions(self.oso, caller, self.answers)
         operation = _operation(document, operation_name)
         if operation is None:
             return 200, error_body("name the operation to run (operationName)", "BAD_USER_INPUT")
         kind = operation.operation.value
-        for name in _root_fields(document, operation.selection_set):
+        root_fields = _root_fields(document, operation.selection_set)
+        trace["operation"] = kind
+        trace["fields"] = sorted(root_fields | set(trace.get("fields", [])))
+        operation_label = operation.name.value if operation.name else None
+        for name in root_fields:
             if not name.startswith("__") and not decisions.may_call(kind, _snake(name)):
+                refusal = draft(caller, now, name, "DENIED", operation_label)
+                commit_with_audit(session, [refusal])
                 return 200, error_body(f"{kind} {name} is not allowed", "FORBIDDEN")
-        context = RequestContext(session, caller, decisions, now, self.cursors)
-        result = self.schema.execute_sync(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation_name,
+        context = RequestContext(
+            session,
+            caller,
+            decisions,
+            now,
+            self.cursors,
+            access_log_names_staff=self.settings.access_log_names_staff,
+            access_log_shows_wellbeing=self.settings.access_log_shows_wellbeing,
         )
+        context.audit.operation_name = operation_label
+        context.audit.selected_student_fields = frozenset(
+            python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
+        )
+        with budget(deadline - time.monotonic(), self.settings.max_page_size) as spent:
+            result = self.schema.execute_sync(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+            )
         session.rollback()  # reads never write; mutations commit their own transaction
+        if spent.timed_out:
+            # Whatever was resolved before the deadline is dropped: no partial answer.
+            log.warning("request timed out", extra={"operation": kind})
+            return 200, error_body(
+                f"the request took longer than {self.settings.request_timeout_seconds:g} s "
+                "and was stopped; ask for less (fewer fields, smaller pages)",
+                limits.TIMEOUT,
+            )
+        if any(isinstance(e.original_error, OperationalError) for e in result.errors or ()):
+            # The database went away mid-request: whatever the resolvers managed is
+            # dropped (a mutation's transaction was rolled back with its audit event).
+            log.error("database unavailable during execution")
+            return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
+        try:
+            commit_read_events(context)
+        except Exception:
+            # Fail closed: restricted data leaves only together with its audit record.
+            log.exception("audit write failed")
+            return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [_client_error(e, request_id) for e in result.errors]
         return 200, answer
+
+
+def _refusal(error: GraphQLError) -> dict[str, Any]:
+    code = (error.extensions or {}).get("code", limits.VALIDATION_FAILED)
+    entry: dict[str, Any] = {"message": error.message, "extensions": {"code": code}}
+    if error.locations:
+        entry["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    return entry
+
+
+def _hide_suggestions(answer: dict[str, Any]) -> None:
+    for error in answer.get("errors") or []:
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            error["message"] = SUGGESTION.sub("", error["message"])
 
 
 def _client_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -166,7 +406,9 @@ def _client_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         # graphql-core's own errors: variables that do not coerce to their declared types
         # (these carry no path), a null in a non-null field. Their text names the fault.
         return {"message": error.message, "path": path, "extensions": {"code": "BAD_USER_INPUT"}}
-    log.error("resolver failed", exc_info=original, extra={"request_id": request_id})
+    # The log names the exception's type and frames only (app/logs.py): its message may
+    # carry SQL parameters.
+    log.error("resolver failed", exc_info=original)
     return {
         "message": f"internal error (request {request_id})",
         "path": path,
@@ -174,15 +416,17 @@ def _client_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     }
 
 
-def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((o for o in operations if o.name is not None and o.name.value == name), None)
 
 
-def _root_fields(document: Any, selection_set: SelectionSetNode) -> set[str]:
-    fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")}
+def _root_fields(document: DocumentNode, selection_set: SelectionSetNode) -> set[str]:
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     names: set[str] = set()
     pending, seen = [selection_set], set()
     while pending:

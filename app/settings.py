@@ -1,5 +1,7 @@
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ConfigurationError(RuntimeError):
@@ -8,7 +10,10 @@ class ConfigurationError(RuntimeError):
 
 class Settings(BaseSettings):
     """Read from NEEDTOKNOW_* environment variables; built by the app factory or the CLI,
-    never at import time."""
+    never at import time.
+
+    The limits below are the defaults of production; every one can be lowered (tests do)
+    or raised through its environment variable, e.g. NEEDTOKNOW_MAX_DEPTH=12."""
 
     model_config = SettingsConfigDict(env_prefix="NEEDTOKNOW_", extra="ignore")
 
@@ -17,10 +22,50 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
-    # Signs pagination cursors; derived from the JWT secret when unset (set it explicitly
+    # Keys pagination cursors; derived from the JWT secret when unset (set it explicitly
     # when only a public key is configured and several workers serve the API).
     cursor_secret: SecretStr | None = None
-    development: bool = False  # GraphiQL on GET /graphql
+    # Development mode (set by `needtoknow demo`): GraphiQL on GET /graphql, introspection,
+    # "Did you mean ...?" suggestions. Everything else stays as in production.
+    # Student.accessLog: name the staff who read a record; show what the Wellbeing Team
+    # read (otherwise such entries show when and the role only).
+    access_log_names_staff: bool = False
+    access_log_shows_wellbeing: bool = False
+    development: bool = False
+
+    # --- query cost limits -------------------------------------------------------------
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_tokens: int = Field(default=2000, ge=10)
+    max_depth: int = Field(default=10, ge=2)
+    max_aliases: int = Field(default=30, ge=0)
+    max_directives: int = Field(default=20, ge=0)
+    max_field_repeats: int = Field(default=3, ge=1)  # one response key in one selection set
+    max_page_size: int = Field(default=1000, ge=1, le=1000)  # `first`; resolvers cap at 1000
+    max_batch: int = Field(default=0, ge=0, le=50)  # JSON-array bodies; 0: batching off
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # --- rate limiting (in-process: see app/ratelimit.py) ------------------------------
+    rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    rate_limit_per_user: int = Field(default=600, ge=1)  # requests per window
+    rate_limit_per_address: int = Field(default=1200, ge=1)
+    auth_failure_limit: int = Field(default=10, ge=1)  # 401s from one address ...
+    auth_failure_window_seconds: float = Field(default=300.0, gt=0)  # ... within this
+    auth_lockout_seconds: float = Field(default=900.0, gt=0)  # locks that address out
+    # Peers whose X-Forwarded-For is believed (a reverse proxy in front of the service).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    # --- browsers ----------------------------------------------------------------------
+    cors_origins: Annotated[list[str], NoDecode] = []  # comma-separated; none: CORS closed
+    hsts_seconds: int = Field(default=63_072_000, ge=0)  # sent on HTTPS requests only
+
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     def check(self) -> None:
         if self.jwt_secret is None and self.jwt_public_key is None:
@@ -30,3 +75,9 @@ class Settings(BaseSettings):
             )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ConfigurationError("NEEDTOKNOW_JWT_SECRET must be at least 32 characters")
+        for origin in self.cors_origins:
+            if origin == "*" or not origin.startswith(("https://", "http://")):
+                raise ConfigurationError(
+                    "NEEDTOKNOW_CORS_ORIGINS must list origins such as "
+                    f"https://portal.example (got {origin!r}; '*' is not accepted)"
+                )

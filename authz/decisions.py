@@ -1,6 +1,12 @@
 """Policy answers for one request. Each distinct question is put to Oso once and the
 answer reused for the rest of the request, so the number of policy evaluations grows
-with the number of distinct (relationship, consent) classes, never with rows or cells."""
+with the number of distinct (relationship, consent) classes, never with rows or cells.
+
+Answers may also be shared between requests (`SharedAnswers`): the policy is a pure
+function of the values it is given (a Caller snapshot, with roles and whether a duty
+shift covers the request's moment, and a frozen resource value, with the relationship
+set and consented categories), so an answer for equal values is the same answer. A
+change of roles, shift or consent makes different values, hence a different question."""
 
 from collections.abc import Callable, Hashable
 from itertools import product
@@ -22,7 +28,7 @@ from authz.facts import (
     StudentTies,
 )
 from authz.ties import TIE_NAMES, TiePattern, tie_columns
-from models.enums import NoteCategory
+from models.enums import Confidentiality, NoteCategory
 
 T = TypeVar("T")
 
@@ -32,20 +38,48 @@ ALL_CATEGORIES = frozenset(c.value for c in NoteCategory)
 FieldResource = Standing | NoteClass | ConsentClass | DisclosureClass | Me | Carrier
 
 
+class SharedAnswers:
+    """Policy answers kept across requests, for one loaded policy. Bounded: when full it
+    starts again empty (a simple bound; the working set is small, a few hundred
+    questions per distinct caller)."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._answers: dict[Hashable, object] = {}
+
+    def get(self, key: Hashable) -> object:
+        return self._answers.get(key, _MISSING)
+
+    def put(self, key: Hashable, answer: object) -> None:
+        if len(self._answers) >= self.max_entries:
+            self._answers = {}
+        self._answers[key] = answer
+
+
+_MISSING = object()
+
+
 class Decisions:
-    def __init__(self, oso: Oso, actor: Caller) -> None:
+    def __init__(self, oso: Oso, actor: Caller, shared: SharedAnswers | None = None) -> None:
         self.oso = oso
         self.actor = actor
-        self.evaluations = 0
+        self.shared = shared
+        self.evaluations = 0  # questions actually put to Oso by this request
         self._answers: dict[Hashable, object] = {}
 
     def _once(self, key: Hashable, ask: Callable[[], T]) -> T:
         try:
             return self._answers[key]  # type: ignore[return-value]
         except KeyError:
+            pass
+        answer = _MISSING if self.shared is None else self.shared.get((self.actor, key))
+        if answer is _MISSING:
             self.evaluations += 1
-            answer = self._answers[key] = ask()
-            return answer
+            answer = ask()
+            if self.shared is not None:
+                self.shared.put((self.actor, key), answer)
+        self._answers[key] = answer
+        return answer  # type: ignore[return-value]
 
     # ---- relationships ----
     def relationships(self, ties: StudentTies) -> frozenset[str]:
@@ -115,6 +149,36 @@ class Decisions:
             return frozenset(self.oso.authorized_fields(self.actor, "read", resource))
 
         return self._once(("fields", resource), ask)
+
+    def consent_matters(self, relationships: frozenset[str]) -> bool:
+        """Whether any answer about a student with these relationships can change with
+        the categories the student consents to show this caller: Student fields, and
+        each note tier and category, consent and disclosure class, compared with no
+        consent, with that category alone, and with every category. When it cannot,
+        the request need not look the caller's consents up at all."""
+
+        def ask() -> bool:
+            bare = Standing(relationships)
+            every = Standing(relationships, ALL_CATEGORIES)
+            if self.fields(bare) != self.fields(every):
+                return True
+            for tier in Confidentiality:
+                for category in NoteCategory:
+                    one = Standing(relationships, frozenset({category.value}))
+                    answers = {
+                        self.fields(NoteClass(s, tier.value, category.value))
+                        for s in (bare, one, every)
+                    }
+                    if len(answers) > 1:
+                        return True
+            return any(
+                self.fields(ConsentClass(bare, flag)) != self.fields(ConsentClass(every, flag))
+                or self.fields(DisclosureClass(bare, flag))
+                != self.fields(DisclosureClass(every, flag))
+                for flag in (False, True)
+            )
+
+        return self._once(("consent matters", relationships), ask)
 
     def field_allowed(self, resource: FieldResource, field: str) -> bool:
         def ask() -> bool:

@@ -125,3 +125,28 @@ class Concern(SQLModel, table=True):
     raised_by_id: str | None = Field(default=None, foreign_key="users.id")
     received_at: datetime = Field(sa_column=_utc_column(nullable=False))
     reference: str = Field(unique=True, max_length=32)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the append-only audit chain. `seq` orders the chain (its primary key
+    makes a fork impossible); `hash` covers every other column and the previous hash."""
+
+    __tablename__ = "audit_events"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    id: str = Field(unique=True, max_length=36)
+    at: datetime = Field(sa_column=_utc_column(nullable=False))
+    actor_id: str | None = Field(default=None, max_length=36, index=True)
+    actor_username: str | None = Field(default=None, max_length=64)
+    actor_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    relationships: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    action: str = Field(max_length=64)
+    operation_name: str | None = Field(default=None, max_length=200)
+    student_id: str | None = Field(default=None, max_length=36, index=True)
+    field_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Wellbeing-tier note ids: outside the Wellbeing Team, only the data protection
+    # officer's export shows them (not even auditEvents, which the Senior Tutor reads).
+    sealed_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decision: str = Field(max_length=16)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

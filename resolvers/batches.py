@@ -53,12 +53,21 @@ class StudentBatch:
 
     def _load_notes(self) -> dict[str, list[NoteRecord]]:
         clauses: list[ColumnElement[bool]] = []
+        # student id -> (tier, category) -> the note fields the policy grants
+        granted: dict[str, dict[tuple[str, str], frozenset[str]]] = {}
         for standing, records in self._by_standing().items():
-            readable = [
-                and_(col(Note.confidentiality) == tier.value, col(Note.category) == category.value)
+            answers = {
+                (tier.value, category.value): self.decisions.fields(
+                    NoteClass(standing, tier.value, category.value)
+                )
                 for tier in Confidentiality
                 for category in NoteCategory
-                if "id" in self.decisions.fields(NoteClass(standing, tier.value, category.value))
+            }
+            granted.update((r.row.id, answers) for r in records)
+            readable = [
+                and_(col(Note.confidentiality) == tier, col(Note.category) == category)
+                for (tier, category), fields in answers.items()
+                if "id" in fields
             ]
             if readable:
                 ids = [r.row.id for r in records]
@@ -76,9 +85,7 @@ class StudentBatch:
         students = self._index()
         for note, username, display_name in self.session.exec(query):
             student = students[note.student_id]
-            fields = self.decisions.fields(
-                NoteClass(student.standing, note.confidentiality, note.category)
-            )
+            fields = granted[note.student_id][(note.confidentiality, note.category)]
             result[note.student_id].append(
                 NoteRecord(note, staff(username, display_name), fields, student)
             )

@@ -27,6 +27,7 @@ from sqlmodel import select
 from authz.decisions import Decisions
 from authz.facts import Carrier, DisclosureClass, NoteClass
 from authz.ties import ties_of
+from models.audit_chain import commit_with_audit
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.ids import new_id
 from models.tables import (
@@ -39,6 +40,7 @@ from models.tables import (
     Supervision,
     User,
 )
+from resolvers.audit import draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.errors import BadInput, Forbidden
@@ -105,11 +107,29 @@ class ConcernReceiptRecord:
 
 
 @contextmanager
-def _transaction(ctx: RequestContext) -> Iterator[None]:
-    """Commit what the block wrote, or roll all of it back if the block raises."""
+def _transaction(
+    ctx: RequestContext,
+    student_id: str | None,
+    field_names: tuple[str, ...] = (),
+    sealed_fields: tuple[str, ...] = (),
+) -> Iterator[None]:
+    """Commit what the block wrote together with its audit event, or roll all of it
+    back if the block (or the audit write) fails."""
     try:
         yield
-        ctx.session.commit()
+        student = None if student_id is None else ctx.students.get(student_id)
+        event = draft(
+            ctx.actor,
+            ctx.now,
+            ctx.audit.action or "mutation",
+            "ALLOWED",
+            ctx.audit.operation_name,
+            student=student,
+            student_id=student_id,
+            field_names=field_names,
+            sealed_fields=sealed_fields,
+        )
+        commit_with_audit(ctx.session, [event])
     except BaseException:
         ctx.session.rollback()
         raise
@@ -194,7 +214,11 @@ def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
         body=body,
         created_at=ctx.now,
     )
-    with _transaction(ctx):
+    sealed = note.confidentiality == Confidentiality.WELLBEING_TEAM.value
+    reference = (f"note:{note.id}",)
+    with _transaction(
+        ctx, note.student_id, () if sealed else reference, reference if sealed else ()
+    ):
         ctx.session.add(note)
     student = _reloaded(ctx, note.student_id)
     # What the actor may read of such a note, plus what any writer sees of the note they
@@ -213,7 +237,7 @@ def _update_student(
 ) -> StudentRecord:
     record = _authorized(ctx, student_id, action)
     row = record.row
-    with _transaction(ctx):
+    with _transaction(ctx, row.id, tuple(values)):
         for name, value in values.items():
             setattr(row, name, value)
         ctx.session.add(row)
@@ -275,7 +299,7 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
         expires_at=draft.expires_at,
         recorded_by_id=ctx.actor.id,
     )
-    with _transaction(ctx):
+    with _transaction(ctx, consent.student_id, (f"consent:{consent.id}",)):
         ctx.session.add(consent)
     return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
 
@@ -288,7 +312,7 @@ def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
         raise BadInput(
             f"this consent was already revoked at {consent.revoked_at.isoformat()}; nothing to do"
         )
-    with _transaction(ctx):
+    with _transaction(ctx, consent.student_id, (f"consent:{consent.id}",)):
         consent.revoked_at = ctx.now
         consent.revoked_by_id = ctx.actor.id
         ctx.session.add(consent)
@@ -358,7 +382,9 @@ def _is_senior(ctx: RequestContext, student: StudentRecord, user: User | None) -
         select(Supervision.user_id).where(Supervision.student_id == row.id)
     ).all()
     ties = ties_of(row, tuple(sorted(directors)), tuple(sorted(supervisors)))
-    return "SENIOR" in Decisions(ctx.decisions.oso, caller).relationships(ties)
+    return "SENIOR" in Decisions(ctx.decisions.oso, caller, ctx.decisions.shared).relationships(
+        ties
+    )
 
 
 def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> DisclosureRecord:
@@ -395,7 +421,7 @@ def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> Disclosure
         occurred_at=ctx.now,
         withheld_from_student=draft.withheld_from_student,
     )
-    with _transaction(ctx):
+    with _transaction(ctx, disclosure.student_id, (f"disclosure:{disclosure.id}",)):
         ctx.session.add(disclosure)
     fresh = _reloaded(ctx, disclosure.student_id)
     # What the actor may read of such a disclosure, plus what any writer sees of the one
@@ -462,6 +488,28 @@ def raise_concern(ctx: RequestContext, crsid: str, description: str) -> ConcernR
             received_at=ctx.now,
             reference=reference,
         )
-    with _transaction(ctx):
+    # The event names no student and no note: the Senior Tutor reading the audit trail
+    # must not learn from it whether the crsid exists (the note itself says so).
+    with _transaction(ctx, None, (f"concern:{reference}",)):
         ctx.session.add(row)
     return ConcernReceiptRecord(reference, ctx.now)
+
+
+# =========================================================================== refusals
+
+
+def record_refusal(ctx: RequestContext, action: str, target: str | None, code: str) -> None:
+    """A refused or invalid mutation leaves nothing but its audit event. The target is
+    named only when the actor can see it; otherwise the event says what was asked for."""
+    ctx.session.rollback()
+    visible = target is not None and target in ctx.students
+    event = draft(
+        ctx.actor,
+        ctx.now,
+        action,
+        "DENIED",
+        ctx.audit.operation_name,
+        student=ctx.students.get(target) if visible and target is not None else None,
+        field_names=(f"refused:{code}",),
+    )
+    commit_with_audit(ctx.session, [event])

@@ -14,6 +14,7 @@ from models.tables import Consent, Student, User
 from resolvers.batches import StudentBatch, staff
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorError
+from resolvers.deadline import check_page_size
 from resolvers.errors import BadInput
 from resolvers.records import StudentRecord
 
@@ -76,11 +77,15 @@ def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
     """Pairs each row with its Standing: relationships from the tie pattern (one policy
     question per distinct pattern), consented categories from one consent query."""
     batch = StudentBatch(ctx.session, ctx.decisions, ctx.now)
-    consented = _consented_categories(ctx, [row[0].id for row in rows])
-    for row in rows:
+    patterns = [ctx.decisions.pattern_relationships(TiePattern(*map(bool, r[3:]))) for r in rows]
+    ask_consents = [
+        r[0].id
+        for r, rel in zip(rows, patterns, strict=True)
+        if rel and ctx.decisions.consent_matters(rel)
+    ]
+    consented = _consented_categories(ctx, ask_consents)
+    for row, relationships in zip(rows, patterns, strict=True):
         student: Student = row[0]
-        pattern = TiePattern(*(bool(v) for v in row[3:]))
-        relationships = ctx.decisions.pattern_relationships(pattern)
         if not relationships:
             continue  # the WHERE clause already excludes these; never show one regardless
         standing = Standing(relationships, consented.get(student.id, frozenset()))
@@ -131,8 +136,7 @@ def student_by_crsid(ctx: RequestContext, crsid: str) -> StudentRecord | None:
 def student_page(
     ctx: RequestContext, first: int, after: str | None, spec: StudentFilterSpec
 ) -> StudentPage:
-    if first < 0 or first > MAX_PAGE:
-        raise BadInput(f"first must be between 0 and {MAX_PAGE}")
+    check_page_size(first, MAX_PAGE)
     where = _filter_clauses(ctx, spec)
     query = _select(ctx).where(*where)
     if after is not None:

@@ -1,8 +1,12 @@
 import strawberry
+from strawberry.tools import merge_types
 
+from schema.audit_query import AuditQuery
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.statistics_query import StatisticsQuery
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation)
+    query = merge_types("Query", (Query, StatisticsQuery, AuditQuery))
+    return strawberry.Schema(query=query, mutation=Mutation)

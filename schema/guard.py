@@ -14,6 +14,8 @@ from strawberry.types import Info
 from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
+from resolvers.deadline import check_deadline
+
 T = TypeVar("T")
 
 
@@ -49,6 +51,7 @@ _PLAIN: dict[type, list[str]] = {}
 
 
 def build(cls: type[T], fields: frozenset[str], values: Mapping[str, Any], **private: Any) -> T:
+    check_deadline()
     names = _PLAIN.get(cls)
     if names is None:
         names = _PLAIN[cls] = plain_field_names(cls)

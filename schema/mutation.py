@@ -3,10 +3,14 @@
 fields the policy grants the actor. The root fields themselves are allowed in api.polar
 and checked by the HTTP endpoint before execution."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import strawberry
 
 from resolvers import mutations
 from resolvers.context import RequestContext
+from resolvers.errors import ClientError
 from schema.types.concern_receipt import ConcernReceipt
 from schema.types.consent import Consent
 from schema.types.disclosure import Disclosure
@@ -23,43 +27,67 @@ from schema.types.student import Student
 Info = strawberry.Info[RequestContext, None]
 
 
+@contextmanager
+def _audited(info: Info, target: strawberry.ID | str | None) -> Iterator[None]:
+    """Every call is recorded: the allowed change in its own transaction (by
+    resolvers.mutations), a refusal here, after everything it tried was rolled back."""
+    ctx = info.context
+    ctx.audit.action = info.field_name
+    try:
+        yield
+    except ClientError as refusal:
+        given = None if target is None else str(target)
+        mutations.record_refusal(ctx, info.field_name, given, refusal.code)
+        raise
+    finally:
+        ctx.audit.action = None
+
+
 def resolve_add_note(info: Info, input: AddNoteInput) -> Note:
-    return Note.of(info.context, mutations.add_note(info.context, input.draft()))
+    with _audited(info, input.student_id):
+        return Note.of(info.context, mutations.add_note(info.context, input.draft()))
 
 
 def resolve_set_welfare_flag(info: Info, student_id: strawberry.ID, flagged: bool) -> Student:
-    record = mutations.set_welfare_flag(info.context, str(student_id), flagged)
-    return Student.of(info.context, record)
+    with _audited(info, student_id):
+        record = mutations.set_welfare_flag(info.context, str(student_id), flagged)
+        return Student.of(info.context, record)
 
 
 def resolve_set_risk_level(info: Info, student_id: strawberry.ID, level: RiskLevel) -> Student:
-    record = mutations.set_risk_level(info.context, str(student_id), RiskLevel(level).value)
-    return Student.of(info.context, record)
+    with _audited(info, student_id):
+        record = mutations.set_risk_level(info.context, str(student_id), RiskLevel(level).value)
+        return Student.of(info.context, record)
 
 
 def resolve_set_lodge_alert(
     info: Info, student_id: strawberry.ID, text: str | None = None
 ) -> Student:
-    record = mutations.set_lodge_alert(info.context, str(student_id), text)
-    return Student.of(info.context, record)
+    with _audited(info, student_id):
+        record = mutations.set_lodge_alert(info.context, str(student_id), text)
+        return Student.of(info.context, record)
 
 
 def resolve_grant_consent(info: Info, input: GrantConsentInput) -> Consent:
-    return Consent.of(info.context, mutations.grant_consent(info.context, input.draft()))
+    with _audited(info, input.student_id):
+        return Consent.of(info.context, mutations.grant_consent(info.context, input.draft()))
 
 
 def resolve_revoke_consent(info: Info, id: strawberry.ID) -> Consent:
-    return Consent.of(info.context, mutations.revoke_consent(info.context, str(id)))
+    with _audited(info, None):
+        return Consent.of(info.context, mutations.revoke_consent(info.context, str(id)))
 
 
 def resolve_record_disclosure(info: Info, input: RecordDisclosureInput) -> Disclosure:
-    record = mutations.record_disclosure(info.context, input.draft())
-    return Disclosure.of(info.context, record)
+    with _audited(info, input.student_id):
+        record = mutations.record_disclosure(info.context, input.draft())
+        return Disclosure.of(info.context, record)
 
 
 def resolve_raise_concern(info: Info, input: RaiseConcernInput) -> ConcernReceipt:
-    record = mutations.raise_concern(info.context, input.crsid, input.description)
-    return ConcernReceipt.of(info.context, record)
+    with _audited(info, None):
+        record = mutations.raise_concern(info.context, input.crsid, input.description)
+        return ConcernReceipt.of(info.context, record)
 
 
 @strawberry.type

@@ -70,7 +70,14 @@ def _default(arg: Any) -> Any:
     return value_from_ast(node.default_value, arg.type)
 
 
-@pytest.mark.parametrize("names", [CONTRACTS])
+@pytest.mark.parametrize(
+    "names",
+    [
+        CONTRACTS,
+        ["contract.graphql", "contract-statistics.graphql"],
+        ["contract.graphql", "contract-audit.graphql"],
+    ],
+)
 def test_schema_is_a_superset_of_the_contract(names: list[str]) -> None:
     assert differences(contract_schema(names), build_schema()._schema) == []
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
-from models.tables import Concern, Consent, Note, Student, User
+from models.tables import AuditEvent, Concern, Consent, Note, Student, User
 
 MAIN = "ab101"  # the student acted on
 OTHER = "cd202"  # another student: no relationship to MAIN
@@ -164,13 +164,24 @@ def college() -> dict[str, Any]:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, sorted: equal dumps mean nothing was written."""
+    """Every row of every table but the audit trail, sorted: equal dumps mean nothing
+    was written. The audit trail records every attempt, refused ones included, and is
+    checked on its own (`audit_decisions`)."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as connection:
         for table in SQLModel.metadata.sorted_tables:
+            if table.name == "audit_events":
+                continue
             rows = connection.execute(select(table)).all()
             tables[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return tables
+
+
+def audit_decisions(engine: Engine) -> list[tuple[str, str]]:
+    """(action, decision) of every audit event, oldest first."""
+    with Session(engine) as session:
+        query = sm_select(AuditEvent.action, AuditEvent.decision).order_by(col(AuditEvent.seq))
+        return [(a, d) for a, d in session.exec(query)]
 
 
 def count_rows(engine: Engine) -> dict[str, int]:

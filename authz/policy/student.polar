@@ -11,7 +11,8 @@ resource Standing {
         "read_all_disclosures", "read_unwithheld_disclosures",
         "add_team_note", "add_incident_note", "add_wellbeing_note",
         "set_welfare_flag", "set_risk_level", "set_lodge_alert",
-        "grant_consent", "revoke_consent", "record_disclosure"
+        "grant_consent", "revoke_consent", "record_disclosure",
+        "read_access_log"
     ];
 
     # every relationship
@@ -32,6 +33,7 @@ resource Standing {
     "read_unwithheld_disclosures" if "SELF";
     "grant_consent" if "SELF";
     "revoke_consent" if "SELF";
+    "read_access_log" if "SELF";
 
     # TUTOR
     "read_contact" if "TUTOR";
@@ -62,6 +64,7 @@ resource Standing {
     "set_lodge_alert" if "SENIOR";
     "revoke_consent" if "SENIOR";
     "record_disclosure" if "SENIOR";
+    "read_access_log" if "SENIOR";
 
     # WELLBEING: both tiers
     "read_contact" if "WELLBEING";
@@ -137,6 +140,7 @@ student_field("consents", "read_all_consents");
 student_field("consents", "read_own_consents");
 student_field("disclosures", "read_all_disclosures");
 student_field("disclosures", "read_unwithheld_disclosures");
+student_field("access_log", "read_access_log");
 
 allow_field(actor: Caller, "read", standing: Standing, field: String) if
     student_field(field, permission) and

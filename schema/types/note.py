@@ -47,4 +47,5 @@ class Note:
             "summary": row.summary,
             "body": row.body,
         }
+        ctx.audit.returned_note(record)
         return build(cls, record.fields, values, record=record)

@@ -2,6 +2,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from resolvers.audit_queries import access_log
 from resolvers.context import RequestContext
 from resolvers.records import StudentRecord
 from schema.guard import build, guarded
@@ -9,6 +10,7 @@ from schema.types.enums import RiskLevel
 from schema.types.staff_contact import StaffContact
 
 if TYPE_CHECKING:
+    from schema.types.audit import AccessLogEntry
     from schema.types.consent import Consent
     from schema.types.disclosure import Disclosure
     from schema.types.note import Note
@@ -36,6 +38,14 @@ def _disclosures(
     ]
 
 
+def _access_log(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> "list[AccessLogEntry]":
+    from schema.types.audit import AccessLogEntry
+
+    return [AccessLogEntry.of(info.context, r) for r in access_log(info.context, root.record)]
+
+
 @guarded
 @strawberry.type
 class Student:
@@ -61,6 +71,9 @@ class Student:
     disclosures: (
         list[Annotated["Disclosure", strawberry.lazy("schema.types.disclosure")]] | None
     ) = strawberry.field(resolver=_disclosures)
+    access_log: list[Annotated["AccessLogEntry", strawberry.lazy("schema.types.audit")]] | None = (
+        strawberry.field(resolver=_access_log)
+    )
 
     @classmethod
     def of(cls, ctx: RequestContext, record: StudentRecord) -> "Student":
@@ -78,4 +91,5 @@ class Student:
             "risk_level": RiskLevel(row.risk_level),
             "lodge_alert": row.lodge_alert,
         }
+        ctx.audit.returned_student(record)
         return build(cls, record.fields, values, record=record)

@@ -170,34 +170,86 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
 
     students = [
         student(
-            MAIN, "Alice Bee", "Law", 2, TUTOR,
+            MAIN,
+            "Alice Bee",
+            "Law",
+            2,
+            TUTOR,
             dos=[*DOS_STATES],
             sups=[*SUP_STATES],
-            room="W12", flag=True, risk="HIGH",
+            room="W12",
+            flag=True,
+            risk="HIGH",
             alert="Check on Alice if not seen by 10pm",
         ),
         student(
-            OTHER, "Carl Dee", "Medicine", 1, TUTOR_B,
-            dos=[DOS_CROSS], room="N3", flag=False, risk="MEDIUM", alert=None,
+            OTHER,
+            "Carl Dee",
+            "Medicine",
+            1,
+            TUTOR_B,
+            dos=[DOS_CROSS],
+            room="N3",
+            flag=False,
+            risk="MEDIUM",
+            alert=None,
         ),
         student(
-            THIRD, "Erin Eff", "Law", 3, TUTOR_B,
-            room="S7", flag=True, risk="LOW", alert="Parcel held at lodge",
+            THIRD,
+            "Erin Eff",
+            "Law",
+            3,
+            TUTOR_B,
+            room="S7",
+            flag=True,
+            risk="LOW",
+            alert="Parcel held at lodge",
         ),
-        student("gh404", "Gina Aitch", "History", 2, TUTOR_B,
-                room="E1", flag=False, risk="NONE", alert=None),
-        student("ij505", "Ivan Jay", "Law", 2, TUTOR_B,
-                room="E2", flag=False, risk="HIGH", alert=None),
-        student("kl606", "Kim Ell", "Music", 1, TUTOR_B,
-                room="E3", flag=True, risk="NONE", alert=None),
-        student("mn707", "Mo Enn", "Law", 4, TUTOR_B,
-                room="E4", flag=False, risk="LOW", alert=None),
-        student("op808", "Olu Pea", "Physics", 2, TUTOR_B,
-                room="E5", flag=True, risk="MEDIUM", alert=None),
-        student("st010", "Sam Smith", "Law", 1, TUTOR_B,
-                room="E6", flag=True, risk="LOW", alert=None),
-        student("qr909", "Sam Smith", "History", 3, TUTOR_B,
-                room="E7", flag=False, risk="NONE", alert=None),
+        student(
+            "gh404",
+            "Gina Aitch",
+            "History",
+            2,
+            TUTOR_B,
+            room="E1",
+            flag=False,
+            risk="NONE",
+            alert=None,
+        ),
+        student(
+            "ij505", "Ivan Jay", "Law", 2, TUTOR_B, room="E2", flag=False, risk="HIGH", alert=None
+        ),
+        student(
+            "kl606", "Kim Ell", "Music", 1, TUTOR_B, room="E3", flag=True, risk="NONE", alert=None
+        ),
+        student(
+            "mn707", "Mo Enn", "Law", 4, TUTOR_B, room="E4", flag=False, risk="LOW", alert=None
+        ),
+        student(
+            "op808",
+            "Olu Pea",
+            "Physics",
+            2,
+            TUTOR_B,
+            room="E5",
+            flag=True,
+            risk="MEDIUM",
+            alert=None,
+        ),
+        student(
+            "st010", "Sam Smith", "Law", 1, TUTOR_B, room="E6", flag=True, risk="LOW", alert=None
+        ),
+        student(
+            "qr909",
+            "Sam Smith",
+            "History",
+            3,
+            TUTOR_B,
+            room="E7",
+            flag=False,
+            risk="NONE",
+            alert=None,
+        ),
     ]
 
     duty_shifts = [
@@ -208,8 +260,9 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
         {"username": DUTY_OFF, "startsAt": at(hours=1), "endsAt": at(hours=3)},
     ]
 
-    def note(crsid: str, author: str, category: str, tier: str, summary: str,
-             days_ago: float) -> dict[str, Any]:
+    def note(
+        crsid: str, author: str, category: str, tier: str, summary: str, days_ago: float
+    ) -> dict[str, Any]:
         return {
             "student": crsid,
             "author": author,
@@ -223,8 +276,14 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
     notes = [
         note(MAIN, TUTOR, "ACADEMIC", "WELFARE_TEAM", "Alice: missed two supervisions", 20),
         note(MAIN, SENIOR, "MENTAL_HEALTH", "WELFARE_TEAM", "Alice: low mood reported", 18),
-        note(MAIN, WELLBEING, "MENTAL_HEALTH", "WELLBEING_TEAM",
-             "Alice: counselling session notes", 17),
+        note(
+            MAIN,
+            WELLBEING,
+            "MENTAL_HEALTH",
+            "WELLBEING_TEAM",
+            "Alice: counselling session notes",
+            17,
+        ),
         note(MAIN, TUTOR, "FINANCIAL", "WELFARE_TEAM", "Alice: hardship fund application", 15),
         note(MAIN, DUTY_ON, "HEALTH", "WELFARE_TEAM", "Alice: taken to A&E at night", 4.5),
         note(MAIN, PORTER, "INCIDENT", "WELFARE_TEAM", "Alice: noise incident in W block", 9),
@@ -235,9 +294,16 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
         note(THIRD, TUTOR_B, "CONCERN", "WELFARE_TEAM", "Erin: concern raised by friend", 3),
     ]
 
-    def consent(ref: str, crsid: str, recipient: str | None, description: str,
-                categories: list[str], granted: str, expires: str | None = None,
-                revoked: str | None = None) -> dict[str, Any]:
+    def consent(
+        ref: str,
+        crsid: str,
+        recipient: str | None,
+        description: str,
+        categories: list[str],
+        granted: str,
+        expires: str | None = None,
+        revoked: str | None = None,
+    ) -> dict[str, Any]:
         return {
             "ref": ref,
             "student": crsid,
@@ -250,44 +316,146 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
         }
 
     consents = [
-        consent("c_dos_active", MAIN, DOS_ACTIVE, "Director of Studies in Law (Dr Active)",
-                ["ACADEMIC", "MENTAL_HEALTH"], at(days=-20)),
-        consent("c_dos_revoked", MAIN, DOS_REVOKED, "Director of Studies (Dr Revoked)",
-                ["ACADEMIC", "MENTAL_HEALTH"], at(days=-30), revoked=at(days=-2)),
-        consent("c_dos_expired", MAIN, DOS_EXPIRED, "Director of Studies (Dr Expired)",
-                ["ACADEMIC"], at(days=-60), expires=at(days=-1)),
-        consent("c_dos_future", MAIN, DOS_FUTURE, "Director of Studies (Dr Future)",
-                ["ACADEMIC"], at(days=2), expires=at(days=30)),
-        consent("c_dos_wrongcat", MAIN, DOS_WRONG_CATEGORY,
-                "Director of Studies (Dr Wrongcat)", ["FAMILY", "OTHER"], at(days=-10),
-                expires=at(days=30)),
-        consent("c_dos_mixed_active", MAIN, DOS_MIXED, "Dr Mixed: finances",
-                ["FINANCIAL"], at(days=-10), expires=at(days=30)),
-        consent("c_dos_mixed_revoked", MAIN, DOS_MIXED, "Dr Mixed: health",
-                ["HEALTH"], at(days=-10), revoked=at(days=-1)),
-        consent("c_dos_mixed_expired", MAIN, DOS_MIXED, "Dr Mixed: harassment",
-                ["HARASSMENT"], at(days=-40), expires=at(days=-3)),
-        consent("c_dos_mixed_future", MAIN, DOS_MIXED, "Dr Mixed: incidents",
-                ["INCIDENT"], at(days=1)),
-        consent("c_sup_active", MAIN, SUP_ACTIVE, "Law supervisor (Dr Active)",
-                ["HARASSMENT", "FAMILY"], at(days=-5)),
-        consent("c_sup_revoked", MAIN, SUP_REVOKED, "Law supervisor (Dr Revoked)",
-                ["HARASSMENT"], at(days=-9), revoked=at(hours=-2)),
-        consent("c_sup_expired", MAIN, SUP_EXPIRED, "Law supervisor (Dr Expired)",
-                ["HARASSMENT"], at(days=-9), expires=at(hours=-2)),
-        consent("c_sup_future", MAIN, SUP_FUTURE, "Law supervisor (Dr Future)",
-                ["HARASSMENT"], at(hours=3)),
-        consent("c_sup_wrongcat", MAIN, SUP_WRONG_CATEGORY, "Law supervisor (Dr Wrongcat)",
-                ["OTHER", "ACCOMMODATION"], at(days=-5)),
+        consent(
+            "c_dos_active",
+            MAIN,
+            DOS_ACTIVE,
+            "Director of Studies in Law (Dr Active)",
+            ["ACADEMIC", "MENTAL_HEALTH"],
+            at(days=-20),
+        ),
+        consent(
+            "c_dos_revoked",
+            MAIN,
+            DOS_REVOKED,
+            "Director of Studies (Dr Revoked)",
+            ["ACADEMIC", "MENTAL_HEALTH"],
+            at(days=-30),
+            revoked=at(days=-2),
+        ),
+        consent(
+            "c_dos_expired",
+            MAIN,
+            DOS_EXPIRED,
+            "Director of Studies (Dr Expired)",
+            ["ACADEMIC"],
+            at(days=-60),
+            expires=at(days=-1),
+        ),
+        consent(
+            "c_dos_future",
+            MAIN,
+            DOS_FUTURE,
+            "Director of Studies (Dr Future)",
+            ["ACADEMIC"],
+            at(days=2),
+            expires=at(days=30),
+        ),
+        consent(
+            "c_dos_wrongcat",
+            MAIN,
+            DOS_WRONG_CATEGORY,
+            "Director of Studies (Dr Wrongcat)",
+            ["FAMILY", "OTHER"],
+            at(days=-10),
+            expires=at(days=30),
+        ),
+        consent(
+            "c_dos_mixed_active",
+            MAIN,
+            DOS_MIXED,
+            "Dr Mixed: finances",
+            ["FINANCIAL"],
+            at(days=-10),
+            expires=at(days=30),
+        ),
+        consent(
+            "c_dos_mixed_revoked",
+            MAIN,
+            DOS_MIXED,
+            "Dr Mixed: health",
+            ["HEALTH"],
+            at(days=-10),
+            revoked=at(days=-1),
+        ),
+        consent(
+            "c_dos_mixed_expired",
+            MAIN,
+            DOS_MIXED,
+            "Dr Mixed: harassment",
+            ["HARASSMENT"],
+            at(days=-40),
+            expires=at(days=-3),
+        ),
+        consent(
+            "c_dos_mixed_future", MAIN, DOS_MIXED, "Dr Mixed: incidents", ["INCIDENT"], at(days=1)
+        ),
+        consent(
+            "c_sup_active",
+            MAIN,
+            SUP_ACTIVE,
+            "Law supervisor (Dr Active)",
+            ["HARASSMENT", "FAMILY"],
+            at(days=-5),
+        ),
+        consent(
+            "c_sup_revoked",
+            MAIN,
+            SUP_REVOKED,
+            "Law supervisor (Dr Revoked)",
+            ["HARASSMENT"],
+            at(days=-9),
+            revoked=at(hours=-2),
+        ),
+        consent(
+            "c_sup_expired",
+            MAIN,
+            SUP_EXPIRED,
+            "Law supervisor (Dr Expired)",
+            ["HARASSMENT"],
+            at(days=-9),
+            expires=at(hours=-2),
+        ),
+        consent(
+            "c_sup_future",
+            MAIN,
+            SUP_FUTURE,
+            "Law supervisor (Dr Future)",
+            ["HARASSMENT"],
+            at(hours=3),
+        ),
+        consent(
+            "c_sup_wrongcat",
+            MAIN,
+            SUP_WRONG_CATEGORY,
+            "Law supervisor (Dr Wrongcat)",
+            ["OTHER", "ACCOMMODATION"],
+            at(days=-5),
+        ),
         consent("c_outside", MAIN, None, "mother (Jane Bee)", ["HEALTH"], at(days=-15)),
-        consent("c_cross", OTHER, DOS_CROSS, "Director of Studies in Medicine (Dr Cross)",
-                ["ACADEMIC"], at(days=-4)),
+        consent(
+            "c_cross",
+            OTHER,
+            DOS_CROSS,
+            "Director of Studies in Medicine (Dr Cross)",
+            ["ACADEMIC"],
+            at(days=-4),
+        ),
     ]
 
-    def disclosure(crsid: str, recipient: str, basis: str, shared: str, by: str,
-                   days_ago: float, *, consent_ref: str | None = None,
-                   justification: str | None = None, authorised: str | None = None,
-                   withheld: bool = False) -> dict[str, Any]:
+    def disclosure(
+        crsid: str,
+        recipient: str,
+        basis: str,
+        shared: str,
+        by: str,
+        days_ago: float,
+        *,
+        consent_ref: str | None = None,
+        justification: str | None = None,
+        authorised: str | None = None,
+        withheld: bool = False,
+    ) -> dict[str, Any]:
         return {
             "student": crsid,
             "recipient": recipient,
@@ -302,19 +470,54 @@ def build_college(now: datetime | None = None) -> dict[str, Any]:
         }
 
     disclosures = [
-        disclosure(MAIN, "Cambridgeshire Constabulary", "LEGAL_OBLIGATION",
-                   "Dates of residence (production order)", SENIOR, 3,
-                   justification="Production order under PACE 1984 s.9", withheld=True),
-        disclosure(MAIN, "mother (Jane Bee)", "CONSENT",
-                   "Summary of health support arranged", TUTOR, 7, consent_ref="c_outside"),
-        disclosure(MAIN, "Addenbrooke's A&E", "IMMINENT_RISK",
-                   "Medication and allergy details", WELLBEING, 4,
-                   justification="Student unconscious; paramedics asked", authorised=DEPUTY),
-        disclosure(MAIN, "Student Loans Company", "LEGAL_OBLIGATION",
-                   "Confirmation of attendance", DEPUTY, 2,
-                   justification="Statutory information request", authorised=SENIOR),
-        disclosure(OTHER, "NHS 111", "IMMINENT_RISK", "Carl: symptoms described", TUTOR_B, 1,
-                   justification="Student at risk overnight"),
+        disclosure(
+            MAIN,
+            "Cambridgeshire Constabulary",
+            "LEGAL_OBLIGATION",
+            "Dates of residence (production order)",
+            SENIOR,
+            3,
+            justification="Production order under PACE 1984 s.9",
+            withheld=True,
+        ),
+        disclosure(
+            MAIN,
+            "mother (Jane Bee)",
+            "CONSENT",
+            "Summary of health support arranged",
+            TUTOR,
+            7,
+            consent_ref="c_outside",
+        ),
+        disclosure(
+            MAIN,
+            "Addenbrooke's A&E",
+            "IMMINENT_RISK",
+            "Medication and allergy details",
+            WELLBEING,
+            4,
+            justification="Student unconscious; paramedics asked",
+            authorised=DEPUTY,
+        ),
+        disclosure(
+            MAIN,
+            "Student Loans Company",
+            "LEGAL_OBLIGATION",
+            "Confirmation of attendance",
+            DEPUTY,
+            2,
+            justification="Statutory information request",
+            authorised=SENIOR,
+        ),
+        disclosure(
+            OTHER,
+            "NHS 111",
+            "IMMINENT_RISK",
+            "Carl: symptoms described",
+            TUTOR_B,
+            1,
+            justification="Student at risk overnight",
+        ),
     ]
 
     return {
@@ -360,12 +563,22 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
         return ts(now + timedelta(**delta))
 
     actor, tutor, senior, oracle, other_dos = (
-        f"act{n}", f"tut{n}", f"sen{n}", f"wbo{n}", f"odos{n}"
+        f"act{n}",
+        f"tut{n}",
+        f"sen{n}",
+        f"wbo{n}",
+        f"odos{n}",
     )
     crsid = f"mx{n}"
     roles: list[str] = []
-    for part in ("TUTOR", "SENIOR_TUTOR", "DEPUTY_SENIOR_TUTOR", "WELLBEING",
-                 "TUTORIAL_OFFICE", "PORTER"):
+    for part in (
+        "TUTOR",
+        "SENIOR_TUTOR",
+        "DEPUTY_SENIOR_TUTOR",
+        "WELLBEING",
+        "TUTORIAL_OFFICE",
+        "PORTER",
+    ):
         if part in parts:
             roles.append(part)
     if parts & {"DUTY_ON", "DUTY_OFF"}:
@@ -385,20 +598,22 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
         _user(other_dos, f"Other DOS {n}", "DIRECTOR_OF_STUDIES"),
         _user(crsid, f"Mini Student {n}", "STUDENT"),
     ]
-    students = [{
-        "crsid": crsid,
-        "name": f"Mini Student {n}",
-        "course": "Law",
-        "yearOfStudy": 1 + n % 4,
-        "tutor": the_tutor,
-        "directorsOfStudies": [other_dos] + ([actor] if "DOS" in parts else []),
-        "supervisors": [actor] if "SUPERVISOR" in parts else [],
-        "room": f"M{n}",
-        "emergencyContact": f"+44 1223 {n:06d}",
-        "welfareFlag": n % 2 == 0,
-        "riskLevel": ("NONE", "LOW", "MEDIUM", "HIGH")[n % 4],
-        "lodgeAlert": f"alert {n}",
-    }]
+    students = [
+        {
+            "crsid": crsid,
+            "name": f"Mini Student {n}",
+            "course": "Law",
+            "yearOfStudy": 1 + n % 4,
+            "tutor": the_tutor,
+            "directorsOfStudies": [other_dos] + ([actor] if "DOS" in parts else []),
+            "supervisors": [actor] if "SUPERVISOR" in parts else [],
+            "room": f"M{n}",
+            "emergencyContact": f"+44 1223 {n:06d}",
+            "welfareFlag": n % 2 == 0,
+            "riskLevel": ("NONE", "LOW", "MEDIUM", "HIGH")[n % 4],
+            "lodgeAlert": f"alert {n}",
+        }
+    ]
     shifts = []
     if "DUTY_ON" in parts:
         shifts.append({"username": actor, "startsAt": at(hours=-2), "endsAt": at(hours=2)})
@@ -407,9 +622,15 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
         shifts.append({"username": actor, "startsAt": at(hours=1), "endsAt": at(hours=5)})
 
     def note(author: str, category: str, tier: str, what: str) -> dict[str, Any]:
-        return {"student": crsid, "author": author, "category": category,
-                "confidentiality": tier, "summary": f"mini {n}: {what}",
-                "body": f"mini {n} body: {what}", "createdAt": at(days=-3)}
+        return {
+            "student": crsid,
+            "author": author,
+            "category": category,
+            "confidentiality": tier,
+            "summary": f"mini {n}: {what}",
+            "body": f"mini {n} body: {what}",
+            "createdAt": at(days=-3),
+        }
 
     notes = [
         note(the_tutor, "ACADEMIC", "WELFARE_TEAM", "academic"),
@@ -418,11 +639,18 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
         note(oracle, "FAMILY", "WELLBEING_TEAM", "family (wellbeing)"),
         note(the_tutor, "INCIDENT", "WELFARE_TEAM", "incident"),
     ]
-    consents = [{
-        "ref": f"out{n}", "student": crsid, "recipient": None,
-        "recipientDescription": f"father of mini {n}", "categories": ["HEALTH"],
-        "grantedAt": at(days=-5), "expiresAt": None, "revokedAt": None,
-    }]
+    consents = [
+        {
+            "ref": f"out{n}",
+            "student": crsid,
+            "recipient": None,
+            "recipientDescription": f"father of mini {n}",
+            "categories": ["HEALTH"],
+            "grantedAt": at(days=-5),
+            "expiresAt": None,
+            "revokedAt": None,
+        }
+    ]
     if state != "none":
         granted, expires, revoked = at(days=-5), None, None
         categories = ["ACADEMIC", "MENTAL_HEALTH"]
@@ -437,21 +665,50 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
             recipient = other_dos
         elif state == "wrong category":
             categories = ["FAMILY", "OTHER"]
-        consents.append({
-            "ref": f"st{n}", "student": crsid, "recipient": recipient,
-            "recipientDescription": f"consent {n} ({state})", "categories": categories,
-            "grantedAt": granted, "expiresAt": expires, "revokedAt": revoked,
-        })
+        consents.append(
+            {
+                "ref": f"st{n}",
+                "student": crsid,
+                "recipient": recipient,
+                "recipientDescription": f"consent {n} ({state})",
+                "categories": categories,
+                "grantedAt": granted,
+                "expiresAt": expires,
+                "revokedAt": revoked,
+            }
+        )
     disclosures = [
-        {"student": crsid, "recipient": "Police", "basis": "LEGAL_OBLIGATION",
-         "consentRef": None, "justification": "court order",
-         "informationShared": f"mini {n}: address", "disclosedBy": senior,
-         "authorisedBy": None, "occurredAt": at(days=-2), "withheldFromStudent": True},
-        {"student": crsid, "recipient": f"father of mini {n}", "basis": "CONSENT",
-         "consentRef": f"out{n}", "justification": None,
-         "informationShared": f"mini {n}: health summary", "disclosedBy": the_tutor,
-         "authorisedBy": None, "occurredAt": at(days=-1), "withheldFromStudent": False},
+        {
+            "student": crsid,
+            "recipient": "Police",
+            "basis": "LEGAL_OBLIGATION",
+            "consentRef": None,
+            "justification": "court order",
+            "informationShared": f"mini {n}: address",
+            "disclosedBy": senior,
+            "authorisedBy": None,
+            "occurredAt": at(days=-2),
+            "withheldFromStudent": True,
+        },
+        {
+            "student": crsid,
+            "recipient": f"father of mini {n}",
+            "basis": "CONSENT",
+            "consentRef": f"out{n}",
+            "justification": None,
+            "informationShared": f"mini {n}: health summary",
+            "disclosedBy": the_tutor,
+            "authorisedBy": None,
+            "occurredAt": at(days=-1),
+            "withheldFromStudent": False,
+        },
     ]
-    ds = {"users": users, "students": students, "dutyShifts": shifts, "notes": notes,
-          "consents": consents, "disclosures": disclosures}
+    ds = {
+        "users": users,
+        "students": students,
+        "dutyShifts": shifts,
+        "notes": notes,
+        "consents": consents,
+        "disclosures": disclosures,
+    }
     return ds, actor, crsid

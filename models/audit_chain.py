@@ -11,6 +11,7 @@ the head (seq and hash) so an operator can record it elsewhere and compare later
 
 import hashlib
 import json
+import secrets
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ def content_of(event: AuditEvent) -> dict[str, object]:
         "sealed_fields": list(event.sealed_fields),
         "decision": event.decision,
         "prev_hash": event.prev_hash,
-    }
+    } | ({"nonce": event.nonce} if event.nonce else {})  # events older than the nonce have none
 
 
 def hash_of(event: AuditEvent) -> str:
@@ -98,6 +99,7 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> list[Au
                 field_names=list(draft.field_names),
                 sealed_fields=list(draft.sealed_fields),
                 decision=draft.decision,
+                nonce=secrets.token_hex(16),
                 prev_hash=previous,
                 hash="",
             )

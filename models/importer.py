@@ -9,18 +9,24 @@ The work runs in two phases:
    consents, disclosures, so that a reference always points to an earlier kind), each
    record is checked against the database and the rest of the file, then written. The
    first problem raises `DatasetError`; the transaction is rolled back and the database
-   is left exactly as it was.
+   is left exactly as it was. On success the load's audit events (ACCESS.md property 5:
+   one per student whose records it created or changed, one for users and duty shifts)
+   are appended by `commit_with_audit`, which commits them and the load together.
 
-Ids come from `natural_id(kind, ...)` with the kinds "user", "student", "duty_shift",
-"note", "consent" and "disclosure", so loading the same file twice finds the same rows.
-Users and students that already exist under another id (made through the API) are
-found by username / crsid and keep their id.
+Users and students get ids from `natural_id("user" | "student", key)` (their usernames
+and crsids are visible to whoever sees them); those that already exist under another id
+(made through the API) are found by username / crsid and keep their id. Notes, consents,
+disclosures and duty shifts get random ids (`new_id`): an id derived from their content
+would let a reader of the id confirm a guessed note body. Loading the same file twice
+finds them again by `import_key` (`models.ids.import_key` of the natural key), a column
+the API never exposes; rows imported before that column existed (whose id is the old
+`natural_id` of the natural key) are found by that id and given their key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypedDict, TypeVar
 
@@ -39,9 +45,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from models.db import transaction
+from models.audit_chain import AuditDraft, commit_with_audit
+from models.db import utcnow
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
-from models.ids import natural_id
+from models.ids import import_key, natural_id, new_id
 from models.tables import (
     Consent,
     DirectorOfStudies,
@@ -57,6 +64,19 @@ __all__ = ["DatasetError", "ImportSummary", "KindCounts", "load_dataset"]
 
 LIST_KEYS = ("users", "students", "dutyShifts", "notes", "consents", "disclosures")
 SENIOR_ROLES = frozenset({Role.SENIOR_TUTOR.value, Role.DEPUTY_SENIOR_TUTOR.value})
+# ACCESS.md "Acting": who may write a WELFARE_TEAM note (porters: incidents only; anyone:
+# concerns) and record a disclosure.
+WRITER_ROLES = frozenset(
+    role.value
+    for role in (
+        Role.TUTOR,
+        Role.SENIOR_TUTOR,
+        Role.DEPUTY_SENIOR_TUTOR,
+        Role.WELLBEING,
+        Role.DUTY_TUTOR,
+    )
+)
+WRITERS_SHOWN = "TUTOR, SENIOR_TUTOR, DEPUTY_SENIOR_TUTOR, WELLBEING or DUTY_TUTOR"
 TOP_LEVEL = "dataset"
 WHOLE_RECORD = "(record)"
 
@@ -388,14 +408,69 @@ def _utc_iso(moment: datetime) -> str:
 # =========================================================================== apply phase
 
 
+@dataclass
+class _StudentChanges:
+    """What the load created or changed for one student, for its audit event."""
+
+    field_names: list[str] = field(default_factory=list)
+    sealed_fields: list[str] = field(default_factory=list)
+
+
 class _Context:
-    """The transaction's session plus lookups by natural key (database or this file)."""
+    """The transaction's session, lookups by natural key (database or this file), and
+    what the load changed (for its audit events)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._users: dict[str, User] = {}
         self._students: dict[str, Student] = {}
         self.consents_by_ref: dict[str, Consent] = {}
+        self._student_changes: dict[str, _StudentChanges] = {}
+        self._other_changes: list[str] = []
+
+    def changed(self, student_id: str, reference: str, *, sealed: bool = False) -> None:
+        """Record that the load created or changed `reference` ("student", "note:<id>",
+        ...) of a student; `sealed` for a Wellbeing-tier note."""
+        changes = self._student_changes.setdefault(student_id, _StudentChanges())
+        names = changes.sealed_fields if sealed else changes.field_names
+        if reference not in names:
+            names.append(reference)
+
+    def changed_other(self, name: str) -> None:
+        """Record that the load created or changed rows of `name` ("users", "duty_shifts")."""
+        if name not in self._other_changes:
+            self._other_changes.append(name)
+
+    def audit_drafts(self, at: datetime, operator: str | None) -> list[AuditDraft]:
+        """The load's audit events: one per student whose records it created or changed,
+        then one for users and duty shifts; none for a load that changed nothing. The
+        actor is `operator` (a username; its user id too if it names a user), or none."""
+        user = None if operator is None else self.find_user(operator)
+        actor_id = None if user is None else user.id
+        actor_username = operator
+
+        def draft(
+            student_id: str | None, field_names: Iterable[str], sealed_fields: Iterable[str]
+        ) -> AuditDraft:
+            return AuditDraft(
+                at=at,
+                actor_id=actor_id,
+                actor_username=actor_username,
+                actor_roles=(),
+                action="import",
+                decision="ALLOWED",
+                student_id=student_id,
+                field_names=tuple(field_names),
+                sealed_fields=tuple(sealed_fields),
+            )
+
+        drafts = [
+            draft(student_id, changes.field_names, changes.sealed_fields)
+            for student_id, changes in self._student_changes.items()
+        ]
+        if self._other_changes:
+            drafts.append(draft(None, self._other_changes, ()))
+        return drafts
 
     def find_user(self, username: str) -> User | None:
         if username not in self._users:
@@ -449,6 +524,40 @@ class _Context:
             raise item.error(WHOLE_RECORD, f"the database refused it: {reason}") from None
 
 
+# --------------------------------------------------------------------------- imported rows
+
+Imported = TypeVar("Imported", Note, Consent, Disclosure, DutyShift)
+_IN_CHUNK = 500  # keys per IN (...) query: well inside every database's parameter limit
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    return (values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK))
+
+
+def _imported_rows(
+    ctx: _Context, table: type[Imported], kind: str, keys: list[tuple[str, ...]]
+) -> dict[str, Imported]:
+    """The rows of `table` that earlier loads made for these natural keys, by import key.
+
+    A row imported before import keys existed has no key and, for its id, the old
+    `natural_id(kind, *natural key)`: it is found by that id and given its key now (a
+    row made through the API has a random id and no key, so it is never taken)."""
+    wanted = {import_key(kind, *parts): parts for parts in keys}
+    found: dict[str, Imported] = {}
+    for chunk in _chunks(list(wanted)):
+        rows = ctx.session.exec(select(table).where(col(table.import_key).in_(chunk)))
+        found.update((row.import_key, row) for row in rows if row.import_key is not None)
+    legacy = {natural_id(kind, *wanted[key]): key for key in wanted if key not in found}
+    for chunk in _chunks(list(legacy)):
+        for row in ctx.session.exec(select(table).where(col(table.id).in_(chunk))):
+            if row.import_key is None:
+                row.import_key = legacy[row.id]
+                ctx.session.add(row)
+                found[legacy[row.id]] = row
+    ctx.session.flush()
+    return found
+
+
 # --------------------------------------------------------------------------- users
 
 
@@ -467,11 +576,13 @@ def _import_users(ctx: _Context, items: list[_Item[UserIn]]) -> KindCounts:
                 roles=roles,
             )
             ctx.write(item, user)
+            ctx.changed_other("users")
             tally.count(created=True)
         elif (user.display_name, user.roles) != (given.display_name, roles):
             user.display_name = given.display_name
             user.roles = roles
             ctx.write(item, user)
+            ctx.changed_other("users")
             tally.count(updated=True)
         else:
             tally.count()
@@ -558,6 +669,8 @@ def _import_students(ctx: _Context, items: list[_Item[StudentIn]]) -> KindCounts
         links_changed = _replace_links(ctx, item, DirectorOfStudies, student.id, directors)
         links_changed |= _replace_links(ctx, item, Supervision, student.id, supervisors)
         ctx.remember_student(student)
+        if created or changed or links_changed:
+            ctx.changed(student.id, "student")
         tally.count(created=created, updated=changed or links_changed)
     return tally.freeze()
 
@@ -565,25 +678,25 @@ def _import_students(ctx: _Context, items: list[_Item[StudentIn]]) -> KindCounts
 # --------------------------------------------------------------------------- duty shifts
 
 
-def _shift_id(shift: DutyShiftIn) -> str:
-    return natural_id(
-        "duty_shift", shift.username, _utc_iso(shift.starts_at), _utc_iso(shift.ends_at)
-    )
+def _shift_key(shift: DutyShiftIn) -> tuple[str, ...]:
+    return (shift.username, _utc_iso(shift.starts_at), _utc_iso(shift.ends_at))
 
 
-def _shift_exists(ctx: _Context, shift_id: str, user: User, given: DutyShiftIn) -> bool:
-    if ctx.session.get(DutyShift, shift_id) is not None:
-        return True
+def _same_times(ctx: _Context, user: User, given: DutyShiftIn) -> DutyShift | None:
+    """A shift of the user with these times made otherwise (the table allows one)."""
     same_times = select(DutyShift).where(
         col(DutyShift.user_id) == user.id,
         col(DutyShift.starts_at) == given.starts_at,
         col(DutyShift.ends_at) == given.ends_at,
     )
-    return ctx.session.exec(same_times).first() is not None
+    return ctx.session.exec(same_times).first()
 
 
 def _import_duty_shifts(ctx: _Context, items: list[_Item[DutyShiftIn]]) -> KindCounts:
-    _check_unique(items, _shift_id, "username+startsAt+endsAt")
+    _check_unique(items, _shift_key, "username+startsAt+endsAt")
+    existing = _imported_rows(
+        ctx, DutyShift, "duty_shift", [_shift_key(item.record) for item in items]
+    )
     tally = _Tally()
     for item in items:
         given = item.record
@@ -598,16 +711,19 @@ def _import_duty_shifts(ctx: _Context, items: list[_Item[DutyShiftIn]]) -> KindC
                 f"user {given.username!r} does not have role DUTY_TUTOR; "
                 "give them that role under 'users' or correct the username",
             )
-        shift_id = _shift_id(given)
-        if _shift_exists(ctx, shift_id, user, given):
+        key = import_key("duty_shift", *_shift_key(given))
+        if key in existing or _same_times(ctx, user, given) is not None:
             tally.count()
             continue
-        ctx.write(
-            item,
-            DutyShift(
-                id=shift_id, user_id=user.id, starts_at=given.starts_at, ends_at=given.ends_at
-            ),
+        shift = DutyShift(
+            id=new_id(),
+            user_id=user.id,
+            starts_at=given.starts_at,
+            ends_at=given.ends_at,
+            import_key=key,
         )
+        ctx.write(item, shift)
+        ctx.changed_other("duty_shifts")
         tally.count(created=True)
     return tally.freeze()
 
@@ -615,9 +731,8 @@ def _import_duty_shifts(ctx: _Context, items: list[_Item[DutyShiftIn]]) -> KindC
 # --------------------------------------------------------------------------- notes
 
 
-def _note_id(note: NoteIn) -> str:
-    return natural_id(
-        "note",
+def _note_key(note: NoteIn) -> tuple[str, ...]:
+    return (
         note.student,
         note.author,
         _utc_iso(note.created_at),
@@ -628,19 +743,48 @@ def _note_id(note: NoteIn) -> str:
     )
 
 
+def _check_author(item: _Item[NoteIn], author: User) -> None:
+    """ACCESS.md "Acting", addNote: who may write a note of this tier and category."""
+    given = item.record
+    roles = set(author.roles)
+    if given.confidentiality is Confidentiality.WELLBEING_TEAM:
+        if Role.WELLBEING.value not in roles:
+            raise item.error(
+                "author",
+                f"user {given.author!r} does not have role WELLBEING, which the author of "
+                "a WELLBEING_TEAM note needs; give them that role under 'users', or correct "
+                "the author or the confidentiality",
+            )
+        return
+    if roles & WRITER_ROLES or given.category is NoteCategory.CONCERN:
+        return
+    if given.category is NoteCategory.INCIDENT and Role.PORTER.value in roles:
+        return
+    raise item.error(
+        "author",
+        f"user {given.author!r} may not write a WELFARE_TEAM {given.category.value} note: "
+        f"that needs role {WRITERS_SHOWN} (PORTER for an INCIDENT; anyone for a CONCERN); "
+        "give them such a role under 'users', or correct the author or the category",
+    )
+
+
 def _import_notes(ctx: _Context, items: list[_Item[NoteIn]]) -> KindCounts:
-    _check_unique(items, _note_id, "student+author+createdAt+category+confidentiality+summary+body")
+    _check_unique(
+        items, _note_key, "student+author+createdAt+category+confidentiality+summary+body"
+    )
+    existing = _imported_rows(ctx, Note, "note", [_note_key(item.record) for item in items])
     tally = _Tally()
     for item in items:
         given = item.record
         student = ctx.student(item, "student", given.student)
         author = ctx.user(item, "author", given.author)
-        note_id = _note_id(given)
-        if ctx.session.get(Note, note_id) is not None:
+        _check_author(item, author)
+        key = import_key("note", *_note_key(given))
+        if key in existing:
             tally.count()
             continue
         note = Note(
-            id=note_id,
+            id=new_id(),
             student_id=student.id,
             author_id=author.id,
             category=given.category.value,
@@ -648,8 +792,11 @@ def _import_notes(ctx: _Context, items: list[_Item[NoteIn]]) -> KindCounts:
             summary=given.summary,
             body=given.body,
             created_at=given.created_at,
+            import_key=key,
         )
         ctx.write(item, note)
+        sealed = given.confidentiality is Confidentiality.WELLBEING_TEAM
+        ctx.changed(student.id, f"note:{note.id}", sealed=sealed)
         tally.count(created=True)
     return tally.freeze()
 
@@ -657,9 +804,8 @@ def _import_notes(ctx: _Context, items: list[_Item[NoteIn]]) -> KindCounts:
 # --------------------------------------------------------------------------- consents
 
 
-def _consent_id(consent: ConsentIn) -> str:
-    return natural_id(
-        "consent",
+def _consent_key(consent: ConsentIn) -> tuple[str, ...]:
+    return (
         consent.student,
         consent.recipient or "",
         consent.recipient_description,
@@ -704,7 +850,10 @@ def _update_consent(item: _Item[ConsentIn], consent: Consent) -> bool:
 
 def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts:
     _check_unique(items, lambda c: c.ref, "ref")
-    _check_unique(items, _consent_id, "student+recipient+recipientDescription+grantedAt")
+    _check_unique(items, _consent_key, "student+recipient+recipientDescription+grantedAt")
+    existing = _imported_rows(
+        ctx, Consent, "consent", [_consent_key(item.record) for item in items]
+    )
     tally = _Tally()
     for item in items:
         given = item.record
@@ -715,11 +864,11 @@ def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts
         recipient = (
             None if given.recipient is None else ctx.user(item, "recipient", given.recipient)
         )
-        consent_id = _consent_id(given)
-        consent = ctx.session.get(Consent, consent_id)
+        key = import_key("consent", *_consent_key(given))
+        consent = existing.get(key)
         if consent is None:
             consent = Consent(
-                id=consent_id,
+                id=new_id(),
                 student_id=student.id,
                 recipient_id=None if recipient is None else recipient.id,
                 recipient_description=given.recipient_description,
@@ -727,11 +876,14 @@ def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts
                 granted_at=given.granted_at,
                 expires_at=given.expires_at,
                 revoked_at=given.revoked_at,
+                import_key=key,
             )
             ctx.write(item, consent)
+            ctx.changed(student.id, f"consent:{consent.id}")
             tally.count(created=True)
         elif _update_consent(item, consent):
             ctx.write(item, consent)
+            ctx.changed(consent.student_id, f"consent:{consent.id}")
             tally.count(updated=True)
         else:
             tally.count()
@@ -743,9 +895,8 @@ def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts
 # --------------------------------------------------------------------------- disclosures
 
 
-def _disclosure_id(disclosure: DisclosureIn) -> str:
-    return natural_id(
-        "disclosure",
+def _disclosure_key(disclosure: DisclosureIn) -> tuple[str, ...]:
+    return (
         disclosure.student,
         disclosure.recipient,
         disclosure.basis.value,
@@ -893,14 +1044,24 @@ def _check_same_disclosure(
 def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> KindCounts:
     _check_unique(
         items,
-        _disclosure_id,
+        _disclosure_key,
         "student+recipient+basis+occurredAt+disclosedBy+informationShared",
+    )
+    existing = _imported_rows(
+        ctx, Disclosure, "disclosure", [_disclosure_key(item.record) for item in items]
     )
     tally = _Tally()
     for item in items:
         given = item.record
         student = ctx.student(item, "student", given.student)
         disclosed_by = ctx.user(item, "disclosedBy", given.disclosed_by)
+        if not WRITER_ROLES & set(disclosed_by.roles):
+            raise item.error(
+                "disclosedBy",
+                f"user {given.disclosed_by!r} may not record a disclosure: that needs role "
+                f"{WRITERS_SHOWN}; give them such a role under 'users', or correct "
+                "disclosedBy",
+            )
         authorised_by = (
             None
             if given.authorised_by is None
@@ -908,8 +1069,9 @@ def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> Kind
         )
         consent = _resolve_consent(ctx, item, student)
         _check_basis(ctx, item, consent, (disclosed_by, authorised_by))
+        key = import_key("disclosure", *_disclosure_key(given))
         disclosure = Disclosure(
-            id=_disclosure_id(given),
+            id=new_id(),
             student_id=student.id,
             recipient=given.recipient,
             basis=given.basis.value,
@@ -920,13 +1082,15 @@ def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> Kind
             authorised_by_id=None if authorised_by is None else authorised_by.id,
             occurred_at=given.occurred_at,
             withheld_from_student=given.withheld_from_student,
+            import_key=key,
         )
-        existing = ctx.session.get(Disclosure, disclosure.id)
-        if existing is not None:
-            _check_same_disclosure(item, existing, disclosure)
+        recorded = existing.get(key)
+        if recorded is not None:
+            _check_same_disclosure(item, recorded, disclosure)
             tally.count()
             continue
         ctx.write(item, disclosure)
+        ctx.changed(student.id, f"disclosure:{disclosure.id}")
         tally.count(created=True)
     return tally.freeze()
 
@@ -934,18 +1098,34 @@ def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> Kind
 # =========================================================================== entry point
 
 
-def load_dataset(engine: Engine, data: Mapping[str, Any]) -> ImportSummary:
-    """Import one dataset (OPERATIONS.md "Dataset file") in one transaction.
+def load_dataset(
+    engine: Engine, data: Mapping[str, Any], operator: str | None = None
+) -> ImportSummary:
+    """Import one dataset (OPERATIONS.md "Dataset file") in one transaction, together
+    with its audit events (their actor: the username `operator`, if given, with its
+    user's id if it names a user; else no one).
 
     Raises `DatasetError` on the first bad input; the database is then unchanged."""
     dataset = _parse(data)
-    with transaction(engine) as session:
-        ctx = _Context(session)
-        return ImportSummary(
-            users=_import_users(ctx, dataset.users),
-            students=_import_students(ctx, dataset.students),
-            duty_shifts=_import_duty_shifts(ctx, dataset.duty_shifts),
-            notes=_import_notes(ctx, dataset.notes),
-            consents=_import_consents(ctx, dataset.consents),
-            disclosures=_import_disclosures(ctx, dataset.disclosures),
-        )
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            ctx = _Context(session)
+            summary = ImportSummary(
+                users=_import_users(ctx, dataset.users),
+                students=_import_students(ctx, dataset.students),
+                duty_shifts=_import_duty_shifts(ctx, dataset.duty_shifts),
+                notes=_import_notes(ctx, dataset.notes),
+                consents=_import_consents(ctx, dataset.consents),
+                disclosures=_import_disclosures(ctx, dataset.disclosures),
+            )
+            drafts = ctx.audit_drafts(utcnow(), operator)
+            if drafts:
+                # The one commit: the load and its audit events land together or not at all.
+                commit_with_audit(session, drafts)
+            else:
+                # Nothing to record; at most import keys given to rows imported earlier.
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return summary

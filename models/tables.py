@@ -60,6 +60,8 @@ class DutyShift(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id", index=True)
     starts_at: datetime = Field(sa_column=_utc_column(nullable=False))
     ends_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    # The importer's digest of the natural key (see Note.import_key); null if made via the API.
+    import_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Note(SQLModel, table=True):
@@ -73,6 +75,10 @@ class Note(SQLModel, table=True):
     summary: str
     body: str
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    # The importer's digest of the record's natural key (models.ids.import_key), so that
+    # loading a file twice finds the row again; null for rows made through the API. Never
+    # exposed: the public id is random, and this digest would confirm guessed contents.
+    import_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Consent(SQLModel, table=True):
@@ -88,6 +94,8 @@ class Consent(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     recorded_by_id: str | None = Field(default=None, foreign_key="users.id")
     revoked_by_id: str | None = Field(default=None, foreign_key="users.id")
+    # The importer's digest of the natural key (see Note.import_key); null if made via the API.
+    import_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     def is_active(self, now: datetime) -> bool:
         return (
@@ -111,6 +119,8 @@ class Disclosure(SQLModel, table=True):
     authorised_by_id: str | None = Field(default=None, foreign_key="users.id")
     occurred_at: datetime = Field(sa_column=_utc_column(nullable=False))
     withheld_from_student: bool = False
+    # The importer's digest of the natural key (see Note.import_key); null if made via the API.
+    import_key: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
 
 class Concern(SQLModel, table=True):
@@ -148,5 +158,9 @@ class AuditEvent(SQLModel, table=True):
     # officer's export shows them (not even auditEvents, which the Senior Tutor reads).
     sealed_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     decision: str = Field(max_length=16)
+    # A random value mixed into the hash and never shown through the API: without it,
+    # a reader of `hash` could recompute it for guessed contents (a student id, field
+    # list, sealed note ids) and so learn what the API redacts.
+    nonce: str = Field(default="", max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

@@ -60,6 +60,9 @@ class AuditCollector:
     students: dict[str, tuple[tuple[str, ...], frozenset[str]]] = field(default_factory=dict)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)  # student -> note -> tier
     requests: list[AuditDraft] = field(default_factory=list)
+    # Notes this request wrote: its mutation event records them; returning them to the
+    # writer is not a read of anyone's record.
+    written_notes: set[str] = field(default_factory=set)
 
     def record_request(
         self, actor: Caller, at: datetime, action: str, field_names: tuple[str, ...]
@@ -75,8 +78,10 @@ class AuditCollector:
             self.students[record.row.id] = (relationships, record.fields)
 
     def returned_note(self, record: NoteRecord) -> None:
-        self.returned_student(record.student)
         row = record.row
+        if row.id in self.written_notes:
+            return
+        self.returned_student(record.student)
         self.notes.setdefault(row.student_id, {})[row.id] = row.confidentiality
 
     def read_drafts(self, actor: Caller, at: datetime) -> list[AuditDraft]:

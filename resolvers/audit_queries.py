@@ -3,7 +3,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, String, cast, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
@@ -16,6 +16,7 @@ from resolvers.errors import BadInput
 from resolvers.records import StaffRef, StudentRecord
 
 MAX_PAGE = 200
+IMPORT = "import"  # the action of events written by `needtoknow load`
 ACCESS_LOG_LENGTH = 200
 
 # The role an access-log entry names, by the strongest relationship used for the read.
@@ -36,6 +37,24 @@ ROLE_OF_RELATIONSHIP = [
 class AuditEventRecord:
     event: AuditEvent
     actor: StaffRef | None
+    student_id: str | None  # as the reader of auditEvents may see them
+    field_names: list[str]
+
+
+def _through_wellbeing() -> ColumnElement[bool]:
+    """Events of reads and acts done through the WELLBEING relationship. (The JSON list
+    is matched as text: the same on SQLite and PostgreSQL, and no JSON operators.)"""
+    return cast(col(AuditEvent.relationships), String).like('%"WELLBEING"%')
+
+
+def senior_view(event: AuditEvent) -> AuditEventRecord:
+    """What `auditEvents` shows of an event. The Senior Tutors may not learn that a
+    Wellbeing-tier note exists, so: note ids are never shown (the data protection
+    officer's export has them), and events done through the WELLBEING relationship, or
+    by an import (which may have brought Wellbeing notes), do not name their student."""
+    hidden = "WELLBEING" in event.relationships or event.action == IMPORT
+    names = [n for n in event.field_names if not n.startswith("note:")]
+    return AuditEventRecord(event, None, None if hidden else event.student_id, names)
 
 
 @dataclass
@@ -64,7 +83,10 @@ def audit_page(
     check_page_size(first, MAX_PAGE)
     where: list[ColumnElement[bool]] = []
     if student_id is not None:
+        # over the redacted view: events that do not name their student do not match
         where.append(col(AuditEvent.student_id) == student_id)
+        where.append(~_through_wellbeing())
+        where.append(col(AuditEvent.action) != IMPORT)
     if actor_username is not None:
         where.append(col(AuditEvent.actor_username) == actor_username)
     actor = aliased(User)
@@ -80,7 +102,11 @@ def audit_page(
             raise BadInput("invalid cursor: use the endCursor of a previous page") from exc
         query = query.where(col(AuditEvent.seq) < seq)
     rows = list(ctx.session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(first + 1)))
-    events = [AuditEventRecord(e, staff(u, d)) for e, u, d in rows[:first]]
+    events = []
+    for event, username, display_name in rows[:first]:
+        record = senior_view(event)
+        record.actor = staff(username, display_name)
+        events.append(record)
     end = None if not events else audit_cursor(ctx, events[-1].event)
     return AuditPage(events, len(rows) > first, end, where)
 
@@ -129,6 +155,10 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
         names = [n for n in event.field_names if show_notes or not n.startswith("note:")]
         if role == "WELLBEING" and not ctx.access_log_shows_wellbeing:
             names = []
+        if not names and not show_notes and role != "WELLBEING":
+            # Nothing this reader may see was read (only notes, which a student may not
+            # read): an entry would only say that notes exist.
+            continue
         named = staff(username, display_name) if ctx.access_log_names_staff else None
         entries.append(AccessLogRecord(event, role, named, names))
     return entries

@@ -11,6 +11,16 @@ K = TypeVar("K", bound=Hashable)
 ROUNDING_BASE = 5
 DEFAULT_MIN_POPULATION = 5
 
+# The instants a statistics window may be bounded by: years 1900 to 9998 (UTC), so that
+# snapping a bound to whole months (which can reach back to the month before in UTC, and
+# forward to the month after 'to') never leaves the years `datetime` can hold (1 to 9999).
+EARLIEST_BOUND = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_BOUND = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive
+BOUND_RANGE_TEXT = (
+    "years 1900 to 9998 in UTC, from 1900-01-01T00:00:00Z up to but not including "
+    "9999-01-01T00:00:00Z"
+)
+
 
 def hesa_round(count: int) -> int:
     """A count rounded to the nearest multiple of 5 (HESA): 0, 1 and 2 become 0.
@@ -22,6 +32,14 @@ def hesa_round(count: int) -> int:
     if count < 0:
         raise ValueError("a count cannot be negative")
     return ROUNDING_BASE * ((count + ROUNDING_BASE // 2) // ROUNDING_BASE)
+
+
+def within_bounds(moment: datetime) -> bool:
+    """Whether an aware `moment` may bound a window (see EARLIEST_BOUND, LATEST_BOUND).
+
+    Aware datetimes compare by their UTC instant without converting, so this cannot
+    overflow whatever the offset."""
+    return EARLIEST_BOUND <= moment < LATEST_BOUND
 
 
 def month_start(moment: datetime) -> datetime:
@@ -53,7 +71,13 @@ class Window:
 def snap_window(start: datetime | None, end: datetime | None) -> Window:
     """`start` moves back to the first instant of its month; `end` moves forward to the
     first instant of the month after the one holding it (so the month holding `end` is
-    counted whole). Every moment of one month therefore gives the same window."""
+    counted whole). Every moment of one month therefore gives the same window.
+
+    Both bounds must be aware and `within_bounds` (callers check this first and answer
+    a bad request); outside it, snapping could leave the years `datetime` can hold."""
+    for moment in (start, end):
+        if moment is not None and not within_bounds(moment):
+            raise ValueError(f"a window bound must lie in {BOUND_RANGE_TEXT}")
     return Window(
         None if start is None else month_start(start),
         None if end is None else next_month_start(end),

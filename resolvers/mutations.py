@@ -172,6 +172,14 @@ def _user_by_username(ctx: RequestContext, username: str) -> User | None:
     return ctx.session.exec(query).first()
 
 
+def _directs_or_supervises(ctx: RequestContext, user_id: str, student_id: str) -> bool:
+    for link in (DirectorOfStudies, Supervision):
+        query = select(link).where(link.user_id == user_id, link.student_id == student_id)
+        if ctx.session.exec(query).first() is not None:
+            return True
+    return False
+
+
 def _user_by_id(ctx: RequestContext, user_id: str | None) -> User | None:
     return None if user_id is None else ctx.session.get(User, user_id)
 
@@ -220,6 +228,7 @@ def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
         ctx, note.student_id, () if sealed else reference, reference if sealed else ()
     ):
         ctx.session.add(note)
+    ctx.audit.written_notes.add(note.id)
     student = _reloaded(ctx, note.student_id)
     # What the actor may read of such a note, plus what any writer sees of the note they
     # just wrote (a porter's incident: its id, category and time only).
@@ -283,10 +292,14 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
     recipient_id: str | None = None
     if draft.recipient_username is not None:
         user = _user_by_username(ctx, draft.recipient_username)
-        if user is None:
+        # Only a Director of Studies or supervisor of this student can be a user
+        # recipient (a consent unlocks nothing for anyone else), and every other name
+        # gets the same answer: a student cannot use this to learn who has an account.
+        if user is None or not _directs_or_supervises(ctx, user.id, record.row.id):
             raise BadInput(
-                "recipientUsername names no user of the service; give an existing username, "
-                "or omit it for an outside party described in recipientDescription"
+                "recipientUsername must name one of this student's Directors of Studies or "
+                "supervisors; for anyone else, omit it and describe them in "
+                "recipientDescription"
             )
         recipient_id = user.id
     consent = Consent(

@@ -5,10 +5,15 @@ course only. Who may ask is the root-field policy's business (api.polar); the re
 checks it again.
 
 `aggregate` returns raw counts (tests compare them with an independent count);
-`statistics_table` applies the disclosure control of `resolvers.disclosure_control`."""
+`statistics_table` applies the disclosure control of `resolvers.disclosure_control`.
+
+Which note tiers are counted depends on who asks (`NoteTiers`, decided by
+`note_tiers_for`): a caller who can read or write any note gets figures over WELFARE_TEAM
+notes only, so a figure can never be compared with the notes they know of to single out
+a WELLBEING_TEAM note, which not even the Senior Tutor may read (ACCESS.md)."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from itertools import product
@@ -29,10 +34,14 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from models.enums import DisclosureBasis, NoteCategory
+from authz.decisions import ALL_CATEGORIES, Decisions
+from authz.facts import NoteClass, Standing
+from authz.ties import TIE_NAMES, TiePattern, tie_columns
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.tables import Consent, Disclosure, Note, Student
 from models.types import UTCDateTime
 from resolvers.disclosure_control import (
+    BOUND_RANGE_TEXT,
     DEFAULT_MIN_POPULATION,
     Window,
     hesa_round,
@@ -43,6 +52,7 @@ from resolvers.disclosure_control import (
     snap_window,
     suppress,
     total_suppressed,
+    within_bounds,
 )
 from resolvers.errors import BadInput
 
@@ -81,20 +91,21 @@ WHY_NOT: dict[tuple[Measure, Dimension], str] = {
 
 DEFINITIONS: dict[Measure, str] = {
     Measure.NOTES: (
-        "NOTES counts notes of both confidentiality tiers created in the window "
+        "NOTES counts notes (of the tiers named below) created in the window "
         "(by created_at); its population is the number of distinct students they are about."
     ),
     Measure.STUDENTS_WITH_NOTES: (
-        "STUDENTS_WITH_NOTES counts distinct students with at least one note (either tier) "
-        "created in the window; by CATEGORY or MONTH a student is counted in every category "
-        "or month in which they have a note, so rows may add up to more than the total."
+        "STUDENTS_WITH_NOTES counts distinct students with at least one note (of the tiers "
+        "named below) created in the window; by CATEGORY or MONTH a student is counted in "
+        "every category or month in which they have a note, so rows may add up to more "
+        "than the total."
     ),
     Measure.FLAGGED_STUDENTS: (
         "FLAGGED_STUDENTS counts students whose welfare flag is set now; the flag has no "
         "date, so the window is ignored (from and to are reported as null) and MONTH is "
         "refused; by CATEGORY a flagged student is counted in every category in which they "
-        "have a note of any date, and the total counts every flagged student, with or "
-        "without notes."
+        "have a note (of the tiers named below) of any date, and the total counts every "
+        "flagged student, with or without notes."
     ),
     Measure.DISCLOSURES: (
         "DISCLOSURES counts disclosures that occurred in the window (by occurred_at); BASIS "
@@ -111,6 +122,94 @@ DEFINITIONS: dict[Measure, str] = {
 }
 
 Key = str | int | None
+
+BOTH_TIERS = frozenset(Confidentiality)
+TEAM_TIER = frozenset({Confidentiality.WELFARE_TEAM})
+NOTE_MEASURES = frozenset({Measure.NOTES, Measure.STUDENTS_WITH_NOTES})
+# The policy actions that write a note (resolvers.mutations.add_note asks for these).
+NOTE_WRITING_ACTIONS = frozenset({"add_team_note", "add_incident_note", "add_wellbeing_note"})
+
+
+@dataclass(frozen=True)
+class NoteTiers:
+    """The note tiers the note-based figures count (NOTES, STUDENTS_WITH_NOTES, and
+    FLAGGED_STUDENTS by CATEGORY), and why, in words for the method string."""
+
+    tiers: frozenset[Confidentiality]
+    reason: str
+
+    def describe(self) -> str:
+        if self.tiers == BOTH_TIERS:
+            counted = "notes of both confidentiality tiers, WELFARE_TEAM and WELLBEING_TEAM"
+        elif self.tiers == TEAM_TIER:
+            counted = (
+                "WELFARE_TEAM (team tier) notes only; WELLBEING_TEAM notes are left out of "
+                "every note count, population and category, and of the months a MONTH "
+                "table spans"
+            )
+        else:
+            counted = "notes of the tiers " + ", ".join(sorted(t.value for t in self.tiers))
+        return f"Note tiers: the note-based figures count {counted}, because {self.reason}."
+
+
+TEAM_TIER_FOR_NOTE_READERS = NoteTiers(
+    TEAM_TIER,
+    "the caller can read or write notes of some student (as the Senior and Deputy Senior "
+    "Tutors read and write every student's team-tier notes): a figure that also counted "
+    "WELLBEING_TEAM notes, which never leave the Wellbeing Team (not even to the Senior "
+    "Tutor), could be compared with the notes the caller knows of and so reveal that one "
+    "student has a Wellbeing note",
+)
+BOTH_TIERS_FOR_NON_READERS = NoteTiers(
+    BOTH_TIERS,
+    "the caller can neither read nor write any note of any student (the Analyst), so "
+    "has no known notes to compare the rounded, suppressed figures with",
+)
+BOTH_TIERS_FOR_OPERATOR = NoteTiers(
+    BOTH_TIERS,
+    "the table was made by the 'needtoknow stats' command, which is run by an operator "
+    "with direct access to the database",
+)
+
+
+def _reaches_notes(decisions: Decisions, relationships: frozenset[str]) -> bool:
+    """Whether the policy lets a caller with these relationships to a student read any
+    field of any note of that student (with or without every consent) or write one."""
+    for standing in (Standing(relationships), Standing(relationships, ALL_CATEGORIES)):
+        if decisions.actions(standing) & NOTE_WRITING_ACTIONS:
+            return True
+        for tier in Confidentiality:
+            for category in NoteCategory:
+                if decisions.fields(NoteClass(standing, tier.value, category.value)):
+                    return True
+    return False
+
+
+def note_tiers_for(session: Session, decisions: Decisions) -> NoteTiers:
+    """The tiers the caller's note-based figures count. The rule:
+
+    both tiers only when the policy gives the caller no way to read or write any note
+    of any student (the Analyst); otherwise, the team tier only. It is decided by asking
+    the policy about every pattern of ties (self, tutor, director, supervisor) the caller
+    actually has to some student, plus the pattern of no ties at all (relationships that
+    come from roles alone), each with the caller on and off a duty shift (so that the
+    answer cannot change with the shift) and with and without consent to every category.
+    A caller who could read both tiers of every student (the Wellbeing Team) would lose
+    nothing by seeing both, but is given the team tier too: the rule stays one-sided."""
+    columns = tie_columns(decisions.actor)
+    present = session.execute(select(*(columns[n] for n in TIE_NAMES)).distinct()).all()
+    patterns = {TiePattern()} | {TiePattern(*(bool(bit) for bit in row)) for row in present}
+    actor = decisions.actor
+    for on_duty in (actor.on_duty, not actor.on_duty):
+        asking = (
+            decisions
+            if on_duty == actor.on_duty
+            else Decisions(decisions.oso, replace(actor, on_duty=on_duty), decisions.shared)
+        )
+        for pattern in patterns:
+            if _reaches_notes(asking, asking.pattern_relationships(pattern)):
+                return TEAM_TIER_FOR_NOTE_READERS
+    return BOTH_TIERS_FOR_NON_READERS
 
 
 @dataclass(frozen=True)
@@ -174,6 +273,9 @@ def check_request(
     for name, moment in (("from", start), ("to", end)):
         if moment is not None and moment.tzinfo is None:
             raise BadInput(f"'{name}' needs a time zone offset (e.g. 2026-11-01T00:00:00Z)")
+    for name, moment in (("from", start), ("to", end)):
+        if moment is not None and not within_bounds(moment):
+            raise BadInput(f"'{name}' is out of range: it must lie in {BOUND_RANGE_TEXT}")
     if start is not None and end is not None and start > end:
         raise BadInput("'from' is after 'to'")
     return dims
@@ -237,12 +339,17 @@ def _event_time(measure: Measure) -> Any:
     return None
 
 
+def _tier_filter(tiers: frozenset[Confidentiality]) -> ColumnElement[bool]:
+    return col(Note.confidentiality).in_(sorted(t.value for t in tiers))
+
+
 def _statement(
     measure: Measure,
     dims: tuple[Dimension, ...],
     window: Window,
     at: datetime,
     months: Sequence[_Month],
+    tiers: frozenset[Confidentiality],
 ) -> Select[Any]:
     """One SELECT ... GROUP BY over the whole table: key columns, value, population."""
     month_table = _months_table(months) if D.MONTH in dims else None
@@ -257,6 +364,7 @@ def _statement(
         source: Any = (
             select().select_from(Note).join(Student, col(Note.student_id) == col(Student.id))
         )
+        where.append(_tier_filter(tiers))
         where += _in_window(col(Note.created_at), window)
         if month_table is not None:
             source = source.join(
@@ -276,6 +384,7 @@ def _statement(
         where.append(col(Student.welfare_flag).is_(True))
         if D.CATEGORY in dims:
             source = source.join(Note, col(Note.student_id) == col(Student.id))
+            where.append(_tier_filter(tiers))
         value = func.count(func.distinct(student))
     elif measure is Measure.DISCLOSURES:
         student = col(Disclosure.student_id)
@@ -341,13 +450,20 @@ def _distinct_keys(session: Session, column: Any) -> tuple[Key, ...]:
 
 
 def _months(
-    session: Session, measure: Measure, window: Window, now: datetime
+    session: Session,
+    measure: Measure,
+    window: Window,
+    now: datetime,
+    tiers: frozenset[Confidentiality],
 ) -> tuple[_Month, ...]:
     """Every month of the window; an unbounded start begins at the month of the earliest
-    record, an unbounded end stops after the month of the request (or of the latest
-    record, if later)."""
+    record (of the counted tiers, for notes), an unbounded end stops after the month of
+    the request (or of the latest such record, if later)."""
     time = _event_time(measure)
-    first, last = session.execute(select(func.min(time), func.max(time))).one()
+    span = select(func.min(time), func.max(time))
+    if measure in NOTE_MEASURES:
+        span = span.where(_tier_filter(tiers))
+    first, last = session.execute(span).one()
     start = window.start
     if start is None:
         if first is None:
@@ -395,19 +511,22 @@ def aggregate(
     group_by: Sequence[Dimension],
     window: Window,
     now: datetime,
+    *,
+    tiers: frozenset[Confidentiality],
 ) -> RawTable:
-    """Raw (unrounded, unsuppressed) counts, computed by GROUP BY in the database."""
+    """Raw (unrounded, unsuppressed) counts, computed by GROUP BY in the database;
+    note-based figures count notes of `tiers` only."""
     dims = tuple(group_by)
     window = used_window(measure, dims, window)
     at = now if window.end is None else window.end
-    months = _months(session, measure, window, now) if D.MONTH in dims else ()
+    months = _months(session, measure, window, now, tiers) if D.MONTH in dims else ()
     domains = tuple(_domain(session, dim, months) for dim in dims)
     cells: dict[tuple[Key, ...], RawFigure] = {}
     if all(domains):
-        for row in session.execute(_statement(measure, dims, window, at, months)).all():
+        for row in session.execute(_statement(measure, dims, window, at, months, tiers)).all():
             *key, value, population = row
             cells[tuple(key)] = RawFigure(int(value), int(population))
-    total_row = session.execute(_statement(measure, (), window, at, ())).one()
+    total_row = session.execute(_statement(measure, (), window, at, (), tiers)).one()
     total = RawFigure(int(total_row[0]), int(total_row[1]))
     return RawTable(measure, dims, window, domains, cells, total)
 
@@ -423,7 +542,9 @@ def _lines(grid: list[tuple[Key, ...]], domains: tuple[tuple[Key, ...], ...]) ->
     return lines
 
 
-def disclose(raw: RawTable, min_population: int = DEFAULT_MIN_POPULATION) -> StatisticsResult:
+def disclose(
+    raw: RawTable, note_tiers: NoteTiers, min_population: int = DEFAULT_MIN_POPULATION
+) -> StatisticsResult:
     """Rounded and suppressed figures, with the method that produced them."""
     if raw.group_by:
         grid = list(product(*raw.domains))
@@ -451,7 +572,7 @@ def disclose(raw: RawTable, min_population: int = DEFAULT_MIN_POPULATION) -> Sta
         end=raw.window.end,
         rows=rows,
         total=None if total_hidden else hesa_round(raw.total.value),
-        method=method_text(raw.measure, min_population),
+        method=method_text(raw.measure, note_tiers, min_population),
     )
 
 
@@ -463,29 +584,36 @@ def statistics_table(
     end: datetime | None,
     now: datetime,
     min_population: int = DEFAULT_MIN_POPULATION,
+    *,
+    tiers: NoteTiers,
 ) -> StatisticsResult:
     """The published table for one request (shared by the GraphQL field and the CLI).
 
-    Requests are not audited yet: that is issue 4's audit log."""
+    `tiers` has no default: the GraphQL field passes `note_tiers_for(...)` of its
+    caller, the CLI `BOTH_TIERS_FOR_OPERATOR`. Auditing the request is the caller's
+    business (the GraphQL field records it)."""
     dims = check_request(measure, group_by, start, end)
-    raw = aggregate(session, measure, dims, snap_window(start, end), now)
-    return disclose(raw, min_population)
+    raw = aggregate(session, measure, dims, snap_window(start, end), now, tiers=tiers.tiers)
+    return disclose(raw, tiers, min_population)
 
 
-def method_text(measure: Measure, min_population: int = DEFAULT_MIN_POPULATION) -> str:
+def method_text(
+    measure: Measure, note_tiers: NoteTiers, min_population: int = DEFAULT_MIN_POPULATION
+) -> str:
     return " ".join(
         (
             DEFINITIONS[measure],
-            "Counts are computed in the database over the whole college (notes of both "
-            "confidentiality tiers alike); year of study and course are the student's "
-            "current ones, and students with none recorded form a row whose key is null. "
-            "Every cell of the table is listed, empty ones included.",
+            note_tiers.describe(),
+            "Counts are computed in the database over the whole college; year of study and "
+            "course are the student's current ones, and students with none recorded form a "
+            "row whose key is null. Every cell of the table is listed, empty ones included.",
             "Time windows are whole calendar months in UTC, half-open [from, to): 'from' "
             "moves back to 00:00 UTC on the first day of its month and 'to' moves forward "
             "to 00:00 UTC on the first day of the following month (so the month holding "
             "'to' is counted whole); the reported from and to are the snapped window, and "
             "any two requests whose from (and to) fall in the same months give identical "
-            "answers. An omitted bound is unbounded. MONTH keys are 'YYYY-MM' in UTC.",
+            "answers. An omitted bound is unbounded; a given one must lie in "
+            f"{BOUND_RANGE_TEXT}. MONTH keys are 'YYYY-MM' in UTC.",
             f"Primary suppression: a cell whose population (the distinct students behind "
             f"it) is below {min_population}, including an empty cell, has value null and "
             f"suppressed true, so a suppressed cell does not say whether anyone is in it.",

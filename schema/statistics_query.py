@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
-from resolvers.statistics import Dimension, Measure, statistics_table
+from resolvers.statistics import Dimension, Measure, note_tiers_for, statistics_table
 from schema.types.statistics import StatisticsTable
 
 Info = strawberry.Info[RequestContext, None]
@@ -26,7 +26,17 @@ def resolve_statistics(
     ctx = info.context
     if not ctx.decisions.may_call("query", "statistics"):
         raise Forbidden()
-    result = statistics_table(ctx.session, measure, group_by, from_, to, ctx.now)
+    # Which note tiers are counted is the policy's answer about this caller: both tiers
+    # only for a caller who can read or write no note at all (resolvers.statistics).
+    result = statistics_table(
+        ctx.session,
+        measure,
+        group_by,
+        from_,
+        to,
+        ctx.now,
+        tiers=note_tiers_for(ctx.session, ctx.decisions),
+    )
     window = [t.isoformat() if t is not None else "unbounded" for t in (result.start, result.end)]
     ctx.audit.record_request(
         ctx.actor,

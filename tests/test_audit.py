@@ -85,8 +85,10 @@ def service(service_factory: Callable[[dict[str, Any]], Service]) -> Service:
 
 
 def events(service: Service) -> list[AuditEvent]:
+    """The events the requests of a test wrote (not those of the fixture's import)."""
     with Session(service.engine) as session:
-        return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+        query = select(AuditEvent).where(AuditEvent.action != "import")
+        return list(session.exec(query.order_by(col(AuditEvent.seq))))
 
 
 def student_id(service: Service, crsid: str) -> str:
@@ -217,7 +219,7 @@ def test_access_log_for_the_student_and_the_senior_tutor_only(service: Service) 
     assert service.data("wb200", ACCESS_LOG)["studentByCrsid"]["accessLog"] is None
 
 
-AUDIT_EVENTS = """{ auditEvents(first: 10) { totalCount
+AUDIT_EVENTS = """{ auditEvents(actorUsername: "wb200", first: 10) { totalCount
     edges { node { action decision fields actor { username } hash } } } }"""
 
 
@@ -227,7 +229,7 @@ def test_audit_events_for_senior_tutors_only(service: Service) -> None:
     assert answer["totalCount"] == 1
     node = answer["edges"][0]["node"]
     assert node["actor"] == {"username": "wb200"}
-    assert len(node["fields"]) == 2  # "notes" and the team-tier note; the Wellbeing note is sealed
+    assert node["fields"] == ["notes"]  # note ids are in the export only
     for username in ("jt101", "wb200", "pl400", "hu500", "ab123"):
         result = service.query(username, AUDIT_EVENTS)
         assert result["data"] is None
@@ -255,8 +257,8 @@ TAMPERING = {
     "reorder": "(three updates swapping seq 3 and 4, below)",
     "insert": (
         "INSERT INTO audit_events (seq, id, at, actor_roles, relationships, action, field_names,"
-        " sealed_fields, decision, prev_hash, hash) SELECT 99, 'forged', at, actor_roles,"
-        " relationships, action, field_names, sealed_fields, decision, hash, hash"
+        " sealed_fields, decision, nonce, prev_hash, hash) SELECT 99, 'forged', at, actor_roles,"
+        " relationships, action, field_names, sealed_fields, decision, nonce, hash, hash"
         " FROM audit_events WHERE seq = 5"
     ),
 }
@@ -280,3 +282,85 @@ def test_tampering_is_detected(
     assert code != 0
     expected = {"edit": "#3", "delete": "#4", "reorder": "#3", "insert": "#99"}[kind]
     assert f"BROKEN at event {expected}" in output
+
+
+# ---- what the audit views may not reveal (security review findings) ----------------------
+
+NODE = (
+    "{ auditEvents(first: 50) { edges { node { action studentId fields actor { username } } } } }"
+)
+
+
+def _note_ids(service: Service) -> dict[str, str]:
+    query = '{ studentByCrsid(crsid: "ab123") { notes { id summary } } }'
+    notes = service.data("wb200", query)["studentByCrsid"]["notes"]
+    return {n["summary"]: n["id"] for n in notes}
+
+
+def test_the_senior_tutor_cannot_tell_a_wellbeing_note_read_from_a_team_note_read(
+    service: Service,
+) -> None:
+    ids = _note_ids(service)
+    seen = []
+    for summary in ("team summary", "wb summary"):
+        before = len(events(service))
+        service.data("wb200", f'{{ note(id: "{ids[summary]}") {{ summary }} }}')
+        assert len(events(service)) == before + 1  # both reads are recorded
+        edges = service.data("st100", NODE)["auditEvents"]["edges"]
+        seen.append(edges[0]["node"])
+    team, wellbeing = seen
+    assert (
+        team
+        == wellbeing
+        == {
+            "action": "read",
+            "studentId": None,  # done through the WELLBEING relationship: student not named
+            "fields": [],
+            "actor": {"username": "wb200"},
+        }
+    )
+    # ...and filtering by the student does not find them either
+    sid = student_id(service, "ab123")
+    filtered = f'{{ auditEvents(studentId: "{sid}") {{ totalCount }} }}'
+    assert service.data("st100", filtered)["auditEvents"]["totalCount"] == 0
+
+
+def test_note_ids_are_not_shown_to_the_senior_tutor(service: Service) -> None:
+    service.data("jt101", '{ studentByCrsid(crsid: "ab123") { notes { id } } }')
+    by_tutor = NODE.replace("first: 50", 'first: 50, actorUsername: "jt101"')
+    (edge,) = service.data("st100", by_tutor)["auditEvents"]["edges"]
+    assert edge["node"]["fields"] == ["notes"]
+    (event,) = events(service)
+    assert any(f.startswith("note:") for f in event.field_names)  # kept for the export
+
+
+def test_event_hashes_cannot_be_recomputed_from_what_the_api_shows(service: Service) -> None:
+    service.data("wb200", '{ studentByCrsid(crsid: "ab123") { riskLevel } }')
+    (event,) = events(service)
+    assert len(event.nonce) == 32
+    blank = event.model_copy(update={"nonce": ""})
+    assert models.audit_chain.hash_of(blank) != event.hash
+
+
+def test_writing_a_note_is_not_a_read_in_the_students_access_log(service: Service) -> None:
+    sid = student_id(service, "ab123")
+    add = """mutation($id: ID!, $c: NoteCategory!) { addNote(input: {studentId: $id,
+        category: $c, confidentiality: WELFARE_TEAM, summary: "s", body: "b"}) { id } }"""
+    service.data("jt101", add, {"id": sid, "c": "ACADEMIC"})
+    service.data("pl400", add, {"id": sid, "c": "INCIDENT"})
+    assert service.data("ab123", ACCESS_LOG)["studentByCrsid"]["accessLog"] == []
+
+
+def test_a_student_cannot_probe_accounts_through_consent_recipients(service: Service) -> None:
+    sid = student_id(service, "ab123")
+    grant = """mutation($id: ID!, $who: String) { grantConsent(input: {studentId: $id,
+        recipientUsername: $who, recipientDescription: "x", categories: [ACADEMIC]})
+        { recipient { displayName } } }"""
+    answers = [
+        service.query("ab123", grant, {"id": sid, "who": who})
+        for who in ("hu500", "no-such-user", "st100")
+    ]
+    for answer in answers:
+        assert answer["data"] is None
+        assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert len({a["errors"][0]["message"] for a in answers}) == 1

@@ -1,8 +1,11 @@
-"""The dataset importer (OPERATIONS.md "Dataset file"): what loads, what is refused, and
-that a refusal leaves the database exactly as it was."""
+"""The dataset importer (OPERATIONS.md "Dataset file"): what loads, what is refused,
+that a refusal leaves the database exactly as it was, that the ids of notes, consents,
+disclosures and duty shifts are random (not derived from their contents), and that a load
+is recorded in the audit chain."""
 
 import copy
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -14,10 +17,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from models.audit_chain import verify
 from models.db import create_schema, make_engine
-from models.ids import natural_id, new_id
+from models.ids import import_key, natural_id, new_id
 from models.importer import DatasetError, ImportSummary, KindCounts, load_dataset
 from models.tables import (
+    AuditEvent,
     Consent,
     DirectorOfStudies,
     Disclosure,
@@ -235,6 +240,26 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+def is_random_id(value: str) -> bool:
+    """A version 4 (random) UUID, not a name-derived (version 5) one."""
+    return uuid.UUID(value).version == 4
+
+
+def c1_id(engine: Engine) -> str:
+    """The id of consent c1 of the base dataset (the one with a recipient user)."""
+    with Session(engine) as session:
+        return session.exec(select(Consent.id).where(col(Consent.recipient_id).is_not(None))).one()
+
+
+def audit_events(engine: Engine) -> list[AuditEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+
+
+def sid(crsid: str) -> str:
+    return natural_id("student", crsid)
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -250,6 +275,7 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
         disclosures=KindCounts(created=4),
     )
     expected = {
+        "audit_events": 3,  # one per student, one for users and duty shifts
         "consents": 2,
         "directors_of_studies": 1,
         "disclosures": 4,
@@ -289,7 +315,8 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
         assert [(s.student_id, s.user_id) for s in sups] == [(cd.id, natural_id("user", "sv301"))]
 
         shift = session.exec(select(DutyShift)).one()
-        assert shift.id == natural_id(
+        assert is_random_id(shift.id)
+        assert shift.import_key == import_key(
             "duty_shift", "jt101", "2026-12-01T18:00:00+00:00", "2026-12-02T08:00:00+00:00"
         )
         assert (shift.user_id, shift.starts_at, shift.ends_at) == (
@@ -304,7 +331,8 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
         # Stored as an aware UTC time: 09:30+01:00 is 08:30Z.
         assert wellbeing_note.created_at == datetime(2026, 11, 6, 8, 30, tzinfo=UTC)
         assert wellbeing_note.created_at.tzinfo is not None
-        assert wellbeing_note.id == natural_id(
+        assert is_random_id(wellbeing_note.id)
+        assert wellbeing_note.import_key == import_key(
             "note",
             "cd456",
             "wb401",
@@ -319,11 +347,11 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
             natural_id("user", "wb401"),
         )
 
-        c1_id = natural_id(
+        c1 = session.exec(select(Consent).where(col(Consent.recipient_id).is_not(None))).one()
+        assert is_random_id(c1.id)
+        assert c1.import_key == import_key(
             "consent", "ab123", "dd201", "Director of Studies", "2026-11-03T10:00:00+00:00"
         )
-        c1 = session.get(Consent, c1_id)
-        assert c1 is not None
         assert (c1.student_id, c1.recipient_id, c1.categories) == (
             ab.id,
             natural_id("user", "dd201"),
@@ -339,7 +367,7 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
 
         disclosures = {d.basis + ":" + d.recipient: d for d in session.exec(select(Disclosure))}
         by_consent = disclosures["CONSENT:Director of Studies"]
-        assert by_consent.consent_id == c1_id
+        assert by_consent.consent_id == c1.id
         assert by_consent.disclosed_by_id == tutor.id
         assert by_consent.withheld_from_student is False
         assert disclosures["CONSENT:Parents"].consent_id == c2.id
@@ -348,7 +376,8 @@ def test_valid_dataset_with_every_kind_loads(db: Db) -> None:
         assert legal.withheld_from_student is True
         assert legal.justification == "Court order 2026/123"
         assert legal.occurred_at == at("2026-11-09T12:00:00+00:00")
-        assert legal.id == natural_id(
+        assert is_random_id(legal.id)
+        assert legal.import_key == import_key(
             "disclosure",
             "cd456",
             "Cambridgeshire Police",
@@ -492,16 +521,14 @@ def test_consent_disclosure_recipient_matches_description_username_or_name(
 
 def test_disclosure_may_name_an_existing_consent_by_id(db: Db) -> None:
     load_dataset(db.engine, dataset())
-    c1_id = natural_id(
-        "consent", "ab123", "dd201", "Director of Studies", "2026-11-03T10:00:00+00:00"
-    )
+    consent_id = c1_id(db.engine)
     later = {
         "disclosures": [
             {
                 "student": "ab123",
                 "recipient": "Dr D. Director",
                 "basis": "CONSENT",
-                "consentId": c1_id,
+                "consentId": consent_id,
                 "informationShared": "Exam arrangements",
                 "disclosedBy": "jt101",
                 "occurredAt": "2026-12-10T10:00:00+00:00",
@@ -513,7 +540,7 @@ def test_disclosure_may_name_an_existing_consent_by_id(db: Db) -> None:
         row = session.exec(
             select(Disclosure).where(col(Disclosure.information_shared) == "Exam arrangements")
         ).one()
-        assert row.consent_id == c1_id
+        assert row.consent_id == consent_id
 
 
 def test_roles_given_in_the_same_file_count(db: Db) -> None:
@@ -952,6 +979,67 @@ REFUSALS: dict[str, Refusal] = {
         "withheldFromStudent",
         "only a LEGAL_OBLIGATION disclosure may be withheld",
     ),
+    # ---- who may act (ACCESS.md "Acting"), by the roles in the file, else the database
+    "WELLBEING_TEAM note by an author without role WELLBEING": Refusal(
+        setting("notes", 1, "author", "jt101"),
+        "notes[1] (student 'cd456', author 'jt101', createdAt '2026-11-06T09:30:00+01:00')",
+        "author",
+        "user 'jt101' does not have role WELLBEING",
+    ),
+    "WELLBEING_TEAM note by a Senior Tutor": Refusal(
+        setting("notes", 1, "author", "st001"),
+        "notes[1] (student 'cd456', author 'st001', createdAt '2026-11-06T09:30:00+01:00')",
+        "author",
+        "does not have role WELLBEING",
+    ),
+    "WELFARE_TEAM note by a Director of Studies": Refusal(
+        setting("notes", 0, "author", "dd201"),
+        "notes[0] (student 'ab123', author 'dd201', createdAt '2026-11-02T10:00:00+00:00')",
+        "author",
+        "user 'dd201' may not write a WELFARE_TEAM ACADEMIC note",
+    ),
+    "WELFARE_TEAM note by a student": Refusal(
+        setting("notes", 0, "author", "ab123"),
+        "notes[0] (student 'ab123', author 'ab123', createdAt '2026-11-02T10:00:00+00:00')",
+        "author",
+        "may not write a WELFARE_TEAM ACADEMIC note",
+    ),
+    "WELFARE_TEAM note by an author demoted in the same file": Refusal(
+        setting("users", 7, "roles", ["DIRECTOR_OF_STUDIES"]),
+        "notes[2] (student 'ef789', author 'zx900', createdAt '2026-11-10T10:00:00+00:00')",
+        "author",
+        "may not write a WELFARE_TEAM ACCOMMODATION note",
+    ),
+    "porter's note that is not an incident": Refusal(
+        lambda d: setting("notes", 0, "author", "pp501")(
+            appending("users", {"username": "pp501", "displayName": "P", "roles": ["PORTER"]})(d)
+        ),
+        "notes[0] (student 'ab123', author 'pp501', createdAt '2026-11-02T10:00:00+00:00')",
+        "author",
+        "PORTER for an INCIDENT",
+    ),
+    "disclosure by a Director of Studies": Refusal(
+        setting("disclosures", 2, "disclosedBy", "dd201"),
+        D2,
+        "disclosedBy",
+        "user 'dd201' may not record a disclosure",
+    ),
+    "disclosure by a porter": Refusal(
+        lambda d: setting("disclosures", 2, "disclosedBy", "pp501")(
+            appending("users", {"username": "pp501", "displayName": "P", "roles": ["PORTER"]})(d)
+        ),
+        D2,
+        "disclosedBy",
+        "may not record a disclosure",
+    ),
+    "disclosure by a user demoted in the same file": Refusal(
+        lambda d: setting("disclosures", 3, "disclosedBy", "st001")(
+            setting("users", 3, "roles", ["SUPERVISOR"])(d)
+        ),
+        D3,
+        "disclosedBy",
+        "user 'st001' may not record a disclosure",
+    ),
     # ---- duplicates inside one file
     "two users with one username": Refusal(
         appending("users", {"username": "dd201", "displayName": "Other", "roles": []}),
@@ -1033,6 +1121,7 @@ def test_bad_input_is_refused_and_changes_nothing(db: Db, case: Refusal) -> None
     assert case.fragment in message
     assert dump(db.path) == before
     assert db.path.read_bytes() == before_bytes
+    assert len(audit_events(db.engine)) == 3  # the first load's, and none for the refusal
 
 
 def test_busy_dataset_itself_loads(db: Db) -> None:
@@ -1045,3 +1134,367 @@ def test_busy_dataset_itself_loads(db: Db) -> None:
     assert summary.notes == KindCounts(created=1, unchanged=2)
     assert summary.consents == KindCounts(updated=1, unchanged=1)
     assert summary.disclosures == KindCounts(unchanged=4)
+
+
+# --------------------------------------------------------------------------- who may act
+
+
+def test_notes_and_disclosures_by_roles_the_acting_rules_allow(db: Db) -> None:
+    data = dataset()
+    data["users"] += [
+        {"username": "pp501", "displayName": "P. Porter", "roles": ["PORTER"]},
+        {"username": "ds601", "displayName": "D. Deputy", "roles": ["DEPUTY_SENIOR_TUTOR"]},
+        {"username": "du701", "displayName": "D. Duty", "roles": ["DUTY_TUTOR"]},
+    ]
+
+    def note(author: str, category: str, tier: str = "WELFARE_TEAM") -> Data:
+        return {
+            "student": "ab123",
+            "author": author,
+            "category": category,
+            "confidentiality": tier,
+            "summary": f"{author} {category}",
+            "body": "b",
+            "createdAt": "2026-11-12T10:00:00+00:00",
+        }
+
+    def disclosure(by: str) -> Data:
+        return {
+            "student": "cd456",
+            "recipient": f"GP of {by}",
+            "basis": "IMMINENT_RISK",
+            "justification": "j",
+            "informationShared": "i",
+            "disclosedBy": by,
+            "occurredAt": "2026-11-12T10:00:00+00:00",
+        }
+
+    data["notes"] += [
+        note("pp501", "INCIDENT"),  # porters write incidents
+        note("dd201", "CONCERN"),  # anyone may raise a concern
+        note("ab123", "CONCERN"),
+        note("st001", "ACADEMIC"),
+        note("ds601", "HEALTH"),
+        note("du701", "OTHER"),
+        note("wb401", "FAMILY"),
+        note("wb401", "FAMILY", "WELLBEING_TEAM"),
+    ]
+    data["disclosures"] += [disclosure(by) for by in ("st001", "ds601", "du701", "wb401")]
+
+    summary = load_dataset(db.engine, data)
+
+    assert summary.notes == KindCounts(created=10)
+    assert summary.disclosures == KindCounts(created=8)
+
+
+def test_roles_held_in_the_database_count_for_users_not_in_the_file(db: Db) -> None:
+    load_dataset(db.engine, dataset())
+    later = {"notes": [dict(BASE["notes"][0], body="Another note by the tutor.")]}
+    assert load_dataset(db.engine, later).notes == KindCounts(created=1)
+    before = dump(db.path)
+    refused = {"notes": [dict(BASE["notes"][0], author="dd201")]}
+
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(db.engine, refused)
+
+    assert caught.value.field == "author"
+    assert "may not write a WELFARE_TEAM ACADEMIC note" in str(caught.value)
+    assert dump(db.path) == before
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def imported_ids(engine: Engine) -> dict[str, list[str]]:
+    with Session(engine) as session:
+        return {
+            table.__tablename__: sorted(session.exec(select(table.id)).all())
+            for table in (Note, Consent, Disclosure, DutyShift)
+        }
+
+
+def test_ids_are_random_but_stable_across_reloads(db: Db, tmp_path: Path) -> None:
+    load_dataset(db.engine, dataset())
+    first = imported_ids(db.engine)
+    assert all(is_random_id(i) for ids in first.values() for i in ids)
+    assert [len(first[t]) for t in ("notes", "consents", "disclosures", "duty_shifts")] == [
+        2,
+        2,
+        4,
+        1,
+    ]
+
+    load_dataset(db.engine, dataset())
+    assert imported_ids(db.engine) == first
+
+    # The same file in another database: the same users and students, other ids for the
+    # rest (they say nothing about the records' contents).
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        create_schema(other)
+        load_dataset(other, dataset())
+        elsewhere = imported_ids(other)
+        for table, ids in first.items():
+            assert not set(ids) & set(elsewhere[table]), table
+        with Session(other) as session:
+            assert session.get(Student, sid("ab123")) is not None
+            assert session.get(User, natural_id("user", "jt101")) is not None
+    finally:
+        other.dispose()
+
+
+def test_an_id_does_not_confirm_a_guessed_body(db: Db) -> None:
+    load_dataset(db.engine, dataset())
+    with Session(db.engine) as session:
+        note = session.exec(select(Note).where(col(Note.student_id) == sid("ab123"))).one()
+    given = BASE["notes"][0]
+    guess = (
+        given["student"],
+        given["author"],
+        "2026-11-02T10:00:00+00:00",
+        given["category"],
+        given["confidentiality"],
+        given["summary"],
+        given["body"],
+    )
+    assert note.id != natural_id("note", *guess)
+    assert note.id != import_key("note", *guess)
+
+
+def test_a_note_with_a_modified_body_is_a_new_note(db: Db) -> None:
+    load_dataset(db.engine, dataset())
+    before = imported_ids(db.engine)
+    data = dataset()
+    data["notes"][0]["body"] = "Missed three supervisions; agreed a plan. (Amended.)"
+
+    summary = load_dataset(db.engine, data)
+
+    assert summary.notes == KindCounts(created=1, unchanged=1)
+    after = imported_ids(db.engine)
+    assert set(before["notes"]) < set(after["notes"])
+    (new,) = set(after["notes"]) - set(before["notes"])
+    with Session(db.engine) as session:
+        bodies = session.exec(
+            select(Note.body).where(col(Note.student_id) == sid("ab123")).order_by(Note.body)
+        ).all()
+        row = session.get(Note, new)
+        assert row is not None and is_random_id(row.id)
+        assert row.body.endswith("(Amended.)")
+    assert bodies == [
+        "Missed three supervisions; agreed a plan.",
+        "Missed three supervisions; agreed a plan. (Amended.)",
+    ]
+    # ...and loading either version again adds nothing.
+    assert load_dataset(db.engine, data).notes == KindCounts(unchanged=2)
+    assert load_dataset(db.engine, dataset()).notes == KindCounts(unchanged=2)
+
+
+def test_rows_made_through_the_api_have_no_import_key_and_are_not_taken(db: Db) -> None:
+    load_dataset(db.engine, {"users": BASE["users"], "students": BASE["students"]})
+    given = BASE["notes"][0]
+    with Session(db.engine) as session:
+        session.add(
+            Note(
+                id=new_id(),
+                student_id=sid("ab123"),
+                author_id=natural_id("user", "jt101"),
+                category=given["category"],
+                confidentiality=given["confidentiality"],
+                summary=given["summary"],
+                body=given["body"],
+                created_at=at(given["createdAt"]),
+            )
+        )
+        session.commit()
+
+    assert load_dataset(db.engine, {"notes": [given]}).notes == KindCounts(created=1)
+    with Session(db.engine) as session:
+        keys = session.exec(select(Note.import_key)).all()
+    assert sorted(keys, key=str) == sorted([None, import_key("note", *note_key(given))], key=str)
+
+
+def note_key(given: Data) -> tuple[str, ...]:
+    return (
+        given["student"],
+        given["author"],
+        at(given["createdAt"]).isoformat(),
+        given["category"],
+        given["confidentiality"],
+        given["summary"],
+        given["body"],
+    )
+
+
+def test_rows_imported_before_import_keys_are_found_and_given_their_key(db: Db) -> None:
+    """A database loaded before revision 0002: ids were natural_id(kind, natural key)
+    and there was no import key. Loading the file again duplicates nothing."""
+    load_dataset(db.engine, dataset())
+    legacy = {
+        "notes": natural_id("note", *note_key(BASE["notes"][0])),
+        "consents": natural_id(
+            "consent", "ab123", "dd201", "Director of Studies", "2026-11-03T10:00:00+00:00"
+        ),
+        "disclosures": natural_id(
+            "disclosure",
+            "ab123",
+            "Director of Studies",
+            "CONSENT",
+            "2026-11-04T10:00:00+00:00",
+            "jt101",
+            "Extension recommended",
+        ),
+        "duty_shifts": natural_id(
+            "duty_shift", "jt101", "2026-12-01T18:00:00+00:00", "2026-12-02T08:00:00+00:00"
+        ),
+    }
+    consent = c1_id(db.engine)
+    with closing(sqlite3.connect(db.path)) as conn, conn:  # foreign keys off: ids move
+        for table, old_id in legacy.items():
+            where = {
+                "notes": "student_id = ? AND category = 'ACADEMIC'",
+                "consents": "id = ?",
+                "disclosures": "consent_id = ?",
+                "duty_shifts": "user_id = ?",
+            }[table]
+            arg = {
+                "notes": sid("ab123"),
+                "consents": consent,
+                "disclosures": consent,
+                "duty_shifts": natural_id("user", "jt101"),
+            }[table]
+            changed = conn.execute(
+                f'UPDATE "{table}" SET id = ?, import_key = NULL WHERE {where}', (old_id, arg)
+            ).rowcount
+            assert changed == 1, table
+        conn.execute(
+            "UPDATE disclosures SET consent_id = ? WHERE consent_id = ?",
+            (legacy["consents"], consent),
+        )
+    events_before = len(audit_events(db.engine))
+
+    summary = load_dataset(db.engine, dataset())
+
+    assert summary == ImportSummary(
+        users=KindCounts(unchanged=7),
+        students=KindCounts(unchanged=2),
+        duty_shifts=KindCounts(unchanged=1),
+        notes=KindCounts(unchanged=2),
+        consents=KindCounts(unchanged=2),
+        disclosures=KindCounts(unchanged=4),
+    )
+    assert len(audit_events(db.engine)) == events_before  # a key is no change to record
+    with closing(sqlite3.connect(db.path)) as conn:
+        for table, old_id in legacy.items():
+            (key,) = conn.execute(
+                f'SELECT import_key FROM "{table}" WHERE id = ?', (old_id,)
+            ).fetchone()
+            assert key is not None and len(key) == 64, table
+    assert counts(db.path)["notes"] == 2
+
+
+def test_import_keys_are_not_exposed_through_the_api() -> None:
+    from schema.build import build_schema
+
+    sdl = build_schema().as_str()
+    assert "importKey" not in sdl and "import_key" not in sdl
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("schema", "resolvers", "authz"):
+        for path in (root / folder).rglob("*.py"):
+            assert "import_key" not in path.read_text("utf-8"), path
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_a_load_is_recorded_in_the_audit_chain(db: Db) -> None:
+    load_dataset(db.engine, dataset(), operator="st001")
+
+    events = audit_events(db.engine)
+    assert list(verify(events)) == []
+    for event in events:
+        assert (event.action, event.decision) == ("import", "ALLOWED")
+        assert (event.actor_id, event.actor_username) == (natural_id("user", "st001"), "st001")
+        assert (event.actor_roles, event.relationships) == ([], [])
+    by_student = {event.student_id: event for event in events}
+    assert list(by_student) == [sid("ab123"), sid("cd456"), None]
+    with Session(db.engine) as session:
+
+        def ids(table: type[Consent | Disclosure], crsid: str) -> list[str]:
+            query = select(table.id).where(col(table.student_id) == sid(crsid))
+            return list(session.exec(query))
+
+        team_note = session.exec(select(Note.id).where(Note.confidentiality == "WELFARE_TEAM"))
+        wellbeing_note = session.exec(
+            select(Note.id).where(Note.confidentiality == "WELLBEING_TEAM")
+        ).one()
+        ab = by_student[sid("ab123")]
+        assert ab.field_names == [
+            "student",
+            f"note:{team_note.one()}",
+            *(f"consent:{i}" for i in ids(Consent, "ab123")),
+            *(f"disclosure:{i}" for i in ids(Disclosure, "ab123")),
+        ]
+        assert ab.sealed_fields == []
+        cd = by_student[sid("cd456")]
+        assert cd.field_names[:2] == ["student", f"consent:{ids(Consent, 'cd456')[0]}"]
+        assert sorted(cd.field_names[2:]) == sorted(
+            f"disclosure:{i}" for i in ids(Disclosure, "cd456")
+        )
+        # The Wellbeing note is named only where the Wellbeing Team's events keep it.
+        assert cd.sealed_fields == [f"note:{wellbeing_note}"]
+        assert not any(wellbeing_note in name for name in cd.field_names)
+    others = by_student[None]
+    assert (others.field_names, others.sealed_fields) == (["users", "duty_shifts"], [])
+
+
+def test_a_load_without_an_operator_names_no_actor(db: Db) -> None:
+    load_dataset(db.engine, {"users": BASE["users"][:1]})
+    (event,) = audit_events(db.engine)
+    assert (event.actor_id, event.actor_username, event.student_id) == (None, None, None)
+    assert event.field_names == ["users"]
+
+
+def test_a_load_that_changes_nothing_records_nothing(db: Db) -> None:
+    load_dataset(db.engine, dataset())
+    before = audit_events(db.engine)
+    load_dataset(db.engine, dataset())
+    load_dataset(db.engine, {})
+    assert audit_events(db.engine) == before
+
+
+def test_later_changes_are_recorded_per_student(db: Db) -> None:
+    load_dataset(db.engine, dataset())
+    first = len(audit_events(db.engine))
+
+    load_dataset(db.engine, only_c1(revokedAt=REVOKED))
+
+    (event,) = audit_events(db.engine)[first:]
+    assert (event.student_id, event.field_names) == (sid("ab123"), [f"consent:{c1_id(db.engine)}"])
+
+    busy = busy_dataset()  # a new room, a new expiry for c1, a new student, user, ...
+    busy["consents"][0]["revokedAt"] = REVOKED
+    load_dataset(db.engine, busy)
+    later = audit_events(db.engine)[first + 1 :]
+    assert list(verify(audit_events(db.engine))) == []
+    by_student = {event.student_id: event.field_names for event in later}
+    assert by_student[sid("ab123")] == ["student", f"consent:{c1_id(db.engine)}"]
+    assert by_student[sid("ef789")][0] == "student"
+    assert by_student[sid("ef789")][1].startswith("note:")
+    assert by_student[None] == ["users", "duty_shifts"]
+    assert sid("cd456") not in by_student
+
+
+def test_a_failed_audit_write_rolls_the_load_back(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.audit_chain
+
+    def broken(_event: AuditEvent) -> str:
+        raise RuntimeError("hash unavailable")
+
+    before = db.path.read_bytes()
+    monkeypatch.setattr(models.audit_chain, "hash_of", broken)
+
+    with pytest.raises(RuntimeError, match="hash unavailable"):
+        load_dataset(db.engine, dataset())
+
+    assert db.path.read_bytes() == before
+    assert set(counts(db.path).values()) == {0}

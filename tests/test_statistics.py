@@ -13,7 +13,13 @@ from sqlmodel import Session
 
 from app.cli import main
 from models.enums import DisclosureBasis, NoteCategory, Role
-from resolvers.statistics import ALLOWED, Dimension, Measure, statistics_table
+from resolvers.statistics import (
+    ALLOWED,
+    BOTH_TIERS_FOR_OPERATOR,
+    Dimension,
+    Measure,
+    statistics_table,
+)
 from tests.conftest import Service
 
 ALLOWED_ROLES = {Role.ANALYST, Role.SENIOR_TUTOR, Role.DEPUTY_SENIOR_TUTOR}
@@ -77,7 +83,7 @@ def college() -> dict[str, Any]:
             notes.append(
                 {
                     "student": crsid,
-                    "author": "role_tutor",
+                    "author": "role_wellbeing" if tier == "WELLBEING_TEAM" else "role_tutor",
                     "category": category.value,
                     "confidentiality": tier,
                     "summary": f"{crsid} {category.value} {day}",
@@ -329,6 +335,53 @@ def test_windows_a_day_apart_give_identical_answers(
         assert months == ["2026-02", "2026-03", "2026-04", "2026-05"]
 
 
+# ---------------------------------------------------------------- extreme dates
+
+OUT_OF_RANGE = [
+    {"to": "9999-12-15T00:00:00+00:00"},  # snapping 'to' would pass the year 9999
+    {"from": "0001-01-01T00:30:00+01:00"},  # the year 0 in UTC
+    {"from": "1899-12-31T23:59:59Z"},
+    {"to": "9999-01-01T00:00:00Z"},
+    {"from": "1900-01-01T00:30:00+01:00"},  # 1899 in UTC
+    {"to": "9998-12-31T23:30:00-01:00"},  # 9999 in UTC
+]
+
+
+@pytest.mark.parametrize("window", OUT_OF_RANGE)
+@pytest.mark.parametrize("username", [ANALYST, "role_senior_tutor"])
+def test_dates_out_of_range_are_bad_user_input(
+    service: Service, window: dict[str, str], username: str
+) -> None:
+    for dims in ([], ["MONTH"]):
+        variables = {"measure": "NOTES", "groupBy": dims, **window}
+        result = service.query(username, QUERY, variables)
+        assert result["data"] is None
+        [error] = result["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert "out of range" in error["message"]
+        assert "years 1900 to 9998" in error["message"]
+
+
+def test_the_ends_of_the_range_are_accepted(service: Service) -> None:
+    window = {"from": "1900-01-01T00:00:00Z", "to": "9998-12-31T23:59:59Z"}
+    table = ask(service, Measure.NOTES, (), **window)
+    assert table["from"] == "1900-01-01T00:00:00+00:00"
+    assert table["to"] == "9999-01-01T00:00:00+00:00"
+    assert table["total"] == 260
+    assert "years 1900 to 9998" in table["method"]
+
+
+def test_the_stats_command_refuses_dates_out_of_range(
+    service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEEDTOKNOW_DATABASE_URL", service.settings.database_url)
+    monkeypatch.delenv("NEEDTOKNOW_JWT_SECRET", raising=False)
+    assert main(["stats", "NOTES", "--to", "9999-12-15T00:00:00+00:00"]) == 2
+    assert "years 1900 to 9998" in capsys.readouterr().err
+    assert main(["stats", "NOTES", "--from", "0001-01-01T00:30:00+01:00"]) == 2
+    assert "years 1900 to 9998" in capsys.readouterr().err
+
+
 def test_the_method_says_what_was_done(service: Service) -> None:
     method = ask(service, Measure.NOTES, ())["method"]
     for words in ("multiple of 5", "below 5", "calendar months", "exactly one", "percentages"):
@@ -372,10 +425,23 @@ def test_the_minimum_population_is_a_parameter(service: Service) -> None:
     now = datetime.now(UTC)
     with Session(service.engine) as session:
         strict = statistics_table(
-            session, Measure.NOTES, [Dimension.YEAR_OF_STUDY], None, None, now, 100
+            session,
+            Measure.NOTES,
+            [Dimension.YEAR_OF_STUDY],
+            None,
+            None,
+            now,
+            100,
+            tiers=BOTH_TIERS_FOR_OPERATOR,
         )
         default = statistics_table(
-            session, Measure.NOTES, [Dimension.YEAR_OF_STUDY], None, None, now
+            session,
+            Measure.NOTES,
+            [Dimension.YEAR_OF_STUDY],
+            None,
+            None,
+            now,
+            tiers=BOTH_TIERS_FOR_OPERATOR,
         )
     assert all(r.suppressed for r in strict.rows) and strict.total is None
     assert (

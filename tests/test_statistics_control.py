@@ -4,12 +4,15 @@ suppression, and when the total is withheld."""
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import product
 
+import pytest
+
 from resolvers.disclosure_control import (
     Window,
     publish,
     snap_window,
     suppress,
     total_suppressed,
+    within_bounds,
 )
 
 
@@ -39,6 +42,24 @@ def test_every_day_of_a_month_gives_the_same_window() -> None:
         for d in range(30)
     }
     assert windows == {Window(utc(2026, 3, 1), utc(2026, 7, 1))}
+
+
+def test_window_bounds_stay_within_years_datetime_can_snap() -> None:
+    plus_one = timezone(timedelta(hours=1))
+    assert within_bounds(utc(1900, 1, 1))
+    assert within_bounds(datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    assert not within_bounds(datetime(1899, 12, 31, 23, 59, 59, tzinfo=UTC))
+    assert not within_bounds(utc(9999, 1, 1))
+    assert not within_bounds(datetime(1, 1, 1, 0, 30, tzinfo=plus_one))  # year 0 in UTC
+    assert not within_bounds(datetime(9999, 12, 15, tzinfo=UTC))
+    # the last allowed month snaps forward to 9999-01-01, the first back to 1900-01-01
+    assert snap_window(utc(1900, 1, 20), datetime(9998, 12, 31, 23, 59, tzinfo=UTC)) == Window(
+        utc(1900, 1, 1), utc(9999, 1, 1)
+    )
+    with pytest.raises(ValueError, match="years 1900 to 9998"):
+        snap_window(None, datetime(9999, 12, 15, tzinfo=UTC))
+    with pytest.raises(ValueError, match="years 1900 to 9998"):
+        snap_window(datetime(1, 1, 1, 0, 30, tzinfo=plus_one), None)
 
 
 def _one_way(values: list[int], populations: list[int]) -> dict[int, bool]:

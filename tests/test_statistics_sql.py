@@ -22,7 +22,15 @@ from models.db import create_schema, make_engine
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.tables import Consent, Disclosure, Note, Student, User
 from resolvers.disclosure_control import Window, month_label, next_month_start, snap_window
-from resolvers.statistics import ALLOWED, Dimension, Measure, RawFigure, aggregate
+from resolvers.statistics import (
+    ALLOWED,
+    BOTH_TIERS,
+    TEAM_TIER,
+    Dimension,
+    Measure,
+    RawFigure,
+    aggregate,
+)
 
 NOW = datetime(2026, 7, 15, 12, 30, tzinfo=UTC)
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -159,8 +167,15 @@ def _month_ends(college: College, window: Window) -> list[tuple[str, datetime]]:
 Item = tuple[str, str, dict[Dimension, list[Any]]]  # (item, student, keys by dimension)
 
 
-def _items(college: College, measure: Measure, window: Window, monthly: bool) -> list[Item]:
+def _items(
+    college: College,
+    measure: Measure,
+    window: Window,
+    monthly: bool,
+    tiers: frozenset[Confidentiality],
+) -> list[Item]:
     students = {s.id: s for s in college.students}
+    notes = [n for n in college.notes if Confidentiality(n.confidentiality) in tiers]
 
     def about(student_id: str) -> dict[Dimension, list[Any]]:
         s = students[student_id]
@@ -168,7 +183,7 @@ def _items(college: College, measure: Measure, window: Window, monthly: bool) ->
 
     items: list[Item] = []
     if measure in (Measure.NOTES, Measure.STUDENTS_WITH_NOTES):
-        for n in college.notes:
+        for n in notes:
             if _in(n.created_at, window):
                 keys = about(n.student_id)
                 keys[Dimension.CATEGORY] = [n.category]
@@ -177,7 +192,7 @@ def _items(college: College, measure: Measure, window: Window, monthly: bool) ->
                 items.append((item, n.student_id, keys))
     elif measure is Measure.FLAGGED_STUDENTS:
         categories: dict[str, set[str]] = defaultdict(set)
-        for n in college.notes:
+        for n in notes:
             categories[n.student_id].add(n.category)
         for s in college.students:
             if s.welfare_flag:
@@ -206,16 +221,20 @@ def _items(college: College, measure: Measure, window: Window, monthly: bool) ->
 
 
 def expected(
-    college: College, measure: Measure, dims: tuple[Dimension, ...], window: Window
+    college: College,
+    measure: Measure,
+    dims: tuple[Dimension, ...],
+    window: Window,
+    tiers: frozenset[Confidentiality],
 ) -> tuple[dict[tuple[Any, ...], RawFigure], RawFigure]:
     if measure is Measure.FLAGGED_STUDENTS:
         window = Window(None, None)
     cells: dict[tuple[Any, ...], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    for item, student, keys in _items(college, measure, window, Dimension.MONTH in dims):
+    for item, student, keys in _items(college, measure, window, Dimension.MONTH in dims, tiers):
         for key in product(*(keys[d] for d in dims)):
             cells[key][0].add(item)
             cells[key][1].add(student)
-    everything = _items(college, measure, window, False)
+    everything = _items(college, measure, window, False, tiers)
     total = RawFigure(len({i for i, _, _ in everything}), len({s for _, s, _ in everything}))
     return {k: RawFigure(len(i), len(s)) for k, (i, s) in cells.items()}, total
 
@@ -232,13 +251,16 @@ WINDOWS = [
 ]
 
 
+@pytest.mark.parametrize("tiers", [BOTH_TIERS, TEAM_TIER], ids=["both tiers", "team tier"])
 @pytest.mark.parametrize("measure", list(Measure))
-def test_raw_figures_agree_with_an_independent_count(college: College, measure: Measure) -> None:
+def test_raw_figures_agree_with_an_independent_count(
+    college: College, measure: Measure, tiers: frozenset[Confidentiality]
+) -> None:
     with Session(college.engine) as session:
         for window in WINDOWS:
             for dims in groupings(measure):
-                raw = aggregate(session, measure, dims, window, NOW)
-                cells, total = expected(college, measure, dims, window)
+                raw = aggregate(session, measure, dims, window, NOW, tiers=tiers)
+                cells, total = expected(college, measure, dims, window, tiers)
                 assert raw.cells == cells, (measure, dims, window)
                 assert raw.total == total, (measure, dims, window)
                 for key in raw.cells:  # every non-empty cell lies in the published domain
@@ -272,10 +294,16 @@ def test_raw_totals_agree_with_direct_sql(college: College) -> None:
             ).all()
         )
         flagged = connection.execute(text("SELECT count(*) FROM students WHERE welfare_flag")).one()
-        raw = aggregate(session, Measure.NOTES, (Dimension.CATEGORY,), window, NOW)
+        raw = aggregate(
+            session, Measure.NOTES, (Dimension.CATEGORY,), window, NOW, tiers=BOTH_TIERS
+        )
         assert raw.total == RawFigure(notes, students)
         assert {k[0]: f.value for k, f in raw.cells.items()} == by_category
-        raw_students = aggregate(session, Measure.STUDENTS_WITH_NOTES, (), window, NOW)
+        raw_students = aggregate(
+            session, Measure.STUDENTS_WITH_NOTES, (), window, NOW, tiers=BOTH_TIERS
+        )
         assert raw_students.total == RawFigure(students, students)
-        raw_flagged = aggregate(session, Measure.FLAGGED_STUDENTS, (), window, NOW)
+        raw_flagged = aggregate(
+            session, Measure.FLAGGED_STUDENTS, (), window, NOW, tiers=BOTH_TIERS
+        )
         assert raw_flagged.total.value == flagged[0]

@@ -49,8 +49,8 @@ class AuditEvent:
             "actor_roles": [Role(r) for r in event.actor_roles if r in Role.__members__],
             "action": event.action,
             "operation_name": event.operation_name,
-            "student_id": None if event.student_id is None else strawberry.ID(event.student_id),
-            "fields": list(event.field_names),
+            "student_id": None if record.student_id is None else strawberry.ID(record.student_id),
+            "fields": record.field_names,
             "decision": AuditDecision(event.decision),
             "hash": event.hash,
         }

@@ -30,6 +30,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Write-ahead logging: readers do not block the writer (each request appends its
+    # audit events) nor it them; a writer waits up to 10 s for another to finish.
+    # (SQLite-only: PostgreSQL's MVCC already behaves so.) In-memory databases ignore it.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
     # SQLite's built-in lower() folds ASCII only; PostgreSQL's (UTF8 database) folds every
     # letter. The case-insensitive searches (student names, crsids) compare lower(column)

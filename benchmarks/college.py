@@ -346,6 +346,9 @@ def database(scale_name: str, seed: int = 1, rebuild: bool = False, quiet: bool 
     """The cached SQLite file for (scale, seed), generated and imported if missing."""
     path = cache_dir() / f"college-{scale_name}-seed{seed}-v{GENERATOR_VERSION}.db"
     if path.exists() and not rebuild:
+        engine = make_engine(f"sqlite:///{path}")
+        create_schema(engine)  # a cache made before the newest migration is brought up to it
+        engine.dispose()
         return path
     scale = SCALES[scale_name]
     started = time.perf_counter()

@@ -5,6 +5,7 @@ normal import path and returns a `Service` whose `query` posts to /graphql with 
 signed bearer token for the given username.
 """
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
 
 from app.factory import create_app
+from app.logs import ROOT as LOG_ROOT
+from app.logs import JsonFormatter
 from app.settings import Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
@@ -33,7 +36,10 @@ class Service:
     engine: Engine
 
     def token(self, username: str, minutes: int = 5) -> str:
-        return issue_token(self.settings, username, minutes=minutes)
+        token = issue_token(self.settings, username, minutes=minutes)
+        _SESSION_TOKENS.add(token)
+        _SESSION_TOKENS.add(token.rsplit(".", 1)[-1])  # the signature alone
+        return token
 
     def post(
         self,
@@ -114,4 +120,63 @@ def service_factory(database_url: str) -> Iterator[Callable[[dict[str, Any]], Se
     for client in clients:
         client.__exit__(None, None, None)
     for engine in engines:
+        _SESSION_SECRETS.update(_secrets_in(engine))
         engine.dispose()
+
+
+# ---- the logs of the whole test session hold no secret (issue 7) --------------------------
+
+_SESSION_SECRETS: set[str] = set()
+_SHORTEST_SECRET = 8  # shorter test values ("s", "body") would match ordinary log text
+
+
+def _secrets_in(engine: Engine) -> set[str]:
+    """Every note summary and body, emergency contact, lodge alert and consent and
+    disclosure text in a test's database, as the test left it."""
+    queries = [
+        "SELECT summary FROM notes",
+        "SELECT body FROM notes",
+        "SELECT emergency_contact FROM students",
+        "SELECT lodge_alert FROM students",
+        "SELECT recipient_description FROM consents",
+        "SELECT information_shared FROM disclosures",
+        "SELECT justification FROM disclosures",
+    ]
+    found: set[str] = set()
+    try:
+        with engine.connect() as connection:
+            for query in queries:
+                found.update(str(v) for (v,) in connection.execute(text(query)) if v)
+    except Exception:  # a test that broke its own database: nothing to collect
+        return set()
+    return found
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_logs_hold_no_secret() -> Iterator[None]:
+    """Captures every log line the service writes during the session (in this pytest
+    process) and, at the end, searches them for every secret value of every test
+    database and every bearer token the tests issued."""
+    capture = _Capture()
+    logger = logging.getLogger(LOG_ROOT)
+    logger.addHandler(capture)
+    yield
+    logger.removeHandler(capture)
+    text_of_logs = "\n".join(capture.lines)
+    secrets = {s for s in _SESSION_SECRETS | _SESSION_TOKENS if len(s) >= _SHORTEST_SECRET}
+    leaked = sorted(s for s in secrets if s in text_of_logs)
+    assert capture.lines, "no log line was captured: the check would prove nothing"
+    assert not leaked, f"{len(leaked)} secret values found in the logs, e.g. {leaked[:3]}"
+
+
+_SESSION_TOKENS: set[str] = set()

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.check()
     configure_logging(settings.log_level)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, connections=settings.max_concurrent_requests)
     schema = build_schema()
     # The run-time half of the cost limits (deadline, page size): app/limits.py.
     cursors = CursorSigner(cursor_key(settings))

@@ -34,6 +34,7 @@ from graphql import (
 from oso import Oso
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -121,6 +122,9 @@ class GraphQLEndpoint:
         self.schema = schema
         self.oso = oso
         self.answers = SharedAnswers()  # policy answers shared between requests
+        # Requests executing at once: one database connection each (the pool has as many,
+        # plus a few for health checks); the others wait their turn instead of failing.
+        self.workers = anyio.CapacityLimiter(settings.max_concurrent_requests)
         self.cursors = cursors
         self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
         self.limiter = limiter or RateLimiter(
@@ -199,12 +203,12 @@ class GraphQLEndpoint:
             if refusal is not None:
                 return refusal
             status, answers = await anyio.to_thread.run_sync(
-                self.execute_batch, username, body, request_id, trace
+                self.execute_batch, username, body, request_id, trace, limiter=self.workers
             )
             self._note(state, trace, [e for a in answers for e in a.get("errors", [])])
             return JSONResponse(answers, status_code=status)
         status, answer = await anyio.to_thread.run_sync(
-            self.execute, username, body, request_id, None, trace
+            self.execute, username, body, request_id, None, trace, limiter=self.workers
         )
         self._note(state, trace, answer.get("errors", []))
         if status == 401:
@@ -294,7 +298,7 @@ class GraphQLEndpoint:
                     deadline,
                     {} if trace is None else trace,
                 )
-        except OperationalError:
+        except (OperationalError, PoolTimeout):
             log.exception("database unavailable")
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
         if not self.settings.development:

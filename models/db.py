@@ -8,8 +8,12 @@ from sqlmodel import Session, create_engine
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, connections: int = 8) -> Engine:
+    """`connections`: the requests that may use the database at once; the pool holds
+    that many and a few more (health checks, the audit append of a refused request)."""
     kwargs: dict[str, object] = {"echo": echo}
+    if url not in ("sqlite://", "sqlite:///:memory:"):  # in-memory SQLite has no pool
+        kwargs |= {"pool_size": connections, "max_overflow": 4}
     if url.startswith("sqlite"):
         # SQLite: one file shared by the worker threads of a single process.
         kwargs["connect_args"] = {"check_same_thread": False}

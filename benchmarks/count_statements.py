@@ -68,7 +68,7 @@ def college(students: int) -> dict[str, Any]:
             notes.append(
                 {
                     "student": crsid,
-                    "author": "jt101",
+                    "author": "wb200" if tier == "WELLBEING_TEAM" else "jt101",
                     "category": category,
                     "confidentiality": tier,
                     "summary": f"s{n}",

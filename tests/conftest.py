@@ -175,6 +175,8 @@ def session_logs_hold_no_secret() -> Iterator[None]:
     text_of_logs = "\n".join(capture.lines)
     secrets = {s for s in _SESSION_SECRETS | _SESSION_TOKENS if len(s) >= _SHORTEST_SECRET}
     leaked = sorted(s for s in secrets if s in text_of_logs)
+    if not _SESSION_TOKENS:
+        return  # no test of this session (of this worker) called the service
     assert capture.lines, "no log line was captured: the check would prove nothing"
     assert not leaked, f"{len(leaked)} secret values found in the logs, e.g. {leaked[:3]}"
 

@@ -14,7 +14,7 @@ from resolvers.audit_queries import (
 )
 from resolvers.context import RequestContext
 from schema.guard import build, guarded
-from schema.types.connection import PageInfo
+from schema.types.connection import PageInfo, connection_values
 from schema.types.staff_contact import StaffContact
 
 
@@ -80,26 +80,9 @@ class AuditEventConnection:
 
     @classmethod
     def of(cls, ctx: RequestContext, page: AuditPage) -> "AuditEventConnection":
-        edge_fields = ctx.decisions.fields(Carrier("AuditEventEdge"))
-        edges = [
-            build(
-                AuditEventEdge,
-                edge_fields,
-                {"cursor": audit_cursor(ctx, r.event), "node": AuditEvent.of(ctx, r)},
-            )
-            for r in page.events
-        ]
-        page_info = build(
-            PageInfo,
-            ctx.decisions.fields(Carrier("PageInfo")),
-            {"has_next_page": page.has_next_page, "end_cursor": page.end_cursor},
-        )
-        return build(
-            cls,
-            ctx.decisions.fields(Carrier("AuditEventConnection")),
-            {"edges": edges, "page_info": page_info},
-            page=page,
-        )
+        edges = [(audit_cursor(ctx, r.event), AuditEvent.of(ctx, r)) for r in page.events]
+        values = connection_values(ctx, AuditEventEdge, edges, page.has_next_page, page.end_cursor)
+        return build(cls, ctx.decisions.fields(Carrier("AuditEventConnection")), values, page=page)
 
 
 @guarded

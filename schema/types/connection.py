@@ -1,3 +1,5 @@
+from typing import Any
+
 import strawberry
 
 from authz.facts import Carrier
@@ -23,6 +25,26 @@ class StudentEdge:
     node: Student
 
 
+def connection_values(
+    ctx: RequestContext,
+    edge_type: type,
+    edges: list[tuple[str, Any]],
+    has_next_page: bool,
+    end_cursor: str | None,
+) -> dict[str, Any]:
+    """`edges` and `pageInfo` of a connection, each built with the fields the policy
+    grants its type: `edges` as (cursor, node) pairs."""
+    edge_fields = ctx.decisions.fields(Carrier(edge_type.__name__))
+    return {
+        "edges": [build(edge_type, edge_fields, {"cursor": c, "node": n}) for c, n in edges],
+        "page_info": build(
+            PageInfo,
+            ctx.decisions.fields(Carrier("PageInfo")),
+            {"has_next_page": has_next_page, "end_cursor": end_cursor},
+        ),
+    }
+
+
 def _total_count(root: "StudentConnection", info: strawberry.Info[RequestContext, None]) -> int:
     return count_students(info.context, root.page.where)
 
@@ -38,23 +60,6 @@ class StudentConnection:
 
     @classmethod
     def of(cls, ctx: RequestContext, page: StudentPage) -> "StudentConnection":
-        edge_fields = ctx.decisions.fields(Carrier("StudentEdge"))
-        edges = [
-            build(
-                StudentEdge,
-                edge_fields,
-                {"cursor": cursor_for(ctx, r.row), "node": Student.of(ctx, r)},
-            )
-            for r in page.records
-        ]
-        page_info = build(
-            PageInfo,
-            ctx.decisions.fields(Carrier("PageInfo")),
-            {"has_next_page": page.has_next_page, "end_cursor": page.end_cursor},
-        )
-        return build(
-            cls,
-            ctx.decisions.fields(Carrier("StudentConnection")),
-            {"edges": edges, "page_info": page_info},
-            page=page,
-        )
+        edges = [(cursor_for(ctx, r.row), Student.of(ctx, r)) for r in page.records]
+        values = connection_values(ctx, StudentEdge, edges, page.has_next_page, page.end_cursor)
+        return build(cls, ctx.decisions.fields(Carrier("StudentConnection")), values, page=page)

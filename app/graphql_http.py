@@ -207,8 +207,10 @@ class GraphQLEndpoint:
             )
             self._note(state, trace, [e for a in answers for e in a.get("errors", [])])
             return JSONResponse(answers, status_code=status)
+        # The deadline runs from arrival: time spent waiting for a turn counts against it.
+        deadline = time.monotonic() + self.settings.request_timeout_seconds
         status, answer = await anyio.to_thread.run_sync(
-            self.execute, username, body, request_id, None, trace, limiter=self.workers
+            self.execute, username, body, request_id, deadline, trace, limiter=self.workers
         )
         self._note(state, trace, answer.get("errors", []))
         if status == 401:
@@ -276,6 +278,10 @@ class GraphQLEndpoint:
     ) -> tuple[int, dict[str, Any]]:
         if deadline is None:
             deadline = time.monotonic() + self.settings.request_timeout_seconds
+        elif time.monotonic() > deadline:
+            return 503, error_body(
+                "the service is busy; try again in a moment", "SERVICE_UNAVAILABLE"
+            )
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return 400, error_body(
                 "the body must be a JSON object with a string 'query'", "BAD_REQUEST"

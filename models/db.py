@@ -2,7 +2,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -12,7 +12,7 @@ def make_engine(url: str, echo: bool = False, connections: int = 8) -> Engine:
     """`connections`: the requests that may use the database at once; the pool holds
     that many and a few more (health checks, the audit append of a refused request)."""
     kwargs: dict[str, object] = {"echo": echo}
-    if url not in ("sqlite://", "sqlite:///:memory:"):  # in-memory SQLite has no pool
+    if not _in_memory_sqlite(url):  # in-memory SQLite has one connection, no pool
         kwargs |= {"pool_size": connections, "max_overflow": 4}
     if url.startswith("sqlite"):
         # SQLite: one file shared by the worker threads of a single process.
@@ -29,6 +29,14 @@ def make_engine(url: str, echo: bool = False, connections: int = 8) -> Engine:
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _in_memory_sqlite(url: str) -> bool:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or parsed.query.get("mode") == "memory"
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -49,12 +49,14 @@ def _through_wellbeing() -> ColumnElement[bool]:
 
 def senior_view(event: AuditEvent) -> AuditEventRecord:
     """What `auditEvents` shows of an event. The Senior Tutors may not learn that a
-    Wellbeing-tier note exists, so: note ids are never shown (the data protection
-    officer's export has them), and events done through the WELLBEING relationship, or
-    by an import (which may have brought Wellbeing notes), do not name their student."""
-    hidden = "WELLBEING" in event.relationships or event.action == IMPORT
+    Wellbeing-tier note exists, so note ids are never shown, events done through the
+    WELLBEING relationship are not listed at all (`audit_page`), and an import event,
+    which may have brought Wellbeing notes, shows neither its student nor its records.
+    The data protection officer's export has everything."""
+    if event.action == IMPORT:
+        return AuditEventRecord(event, None, None, [])
     names = [n for n in event.field_names if not n.startswith("note:")]
-    return AuditEventRecord(event, None, None if hidden else event.student_id, names)
+    return AuditEventRecord(event, None, event.student_id, names)
 
 
 @dataclass
@@ -81,11 +83,12 @@ def audit_page(
     after: str | None,
 ) -> AuditPage:
     check_page_size(first, MAX_PAGE)
-    where: list[ColumnElement[bool]] = []
+    # The Wellbeing Team's own trail stays inside the team (and the export): what it read
+    # or wrote, and when, would let a reader match it to a student's Wellbeing notes.
+    where: list[ColumnElement[bool]] = [~_through_wellbeing()]
     if student_id is not None:
         # over the redacted view: events that do not name their student do not match
         where.append(col(AuditEvent.student_id) == student_id)
-        where.append(~_through_wellbeing())
         where.append(col(AuditEvent.action) != IMPORT)
     if actor_username is not None:
         where.append(col(AuditEvent.actor_username) == actor_username)
@@ -150,6 +153,10 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
     entries = []
     for event, username, display_name in ctx.session.exec(query):
         if event.relationships == ["SELF"]:
+            continue
+        if "WELLBEING" in event.relationships and "SELF" not in student.standing.relationships:
+            # the student may know when the Wellbeing Team read their record; the Senior
+            # Tutor may not (it could be matched to their Wellbeing notes)
             continue
         role = _role(list(event.relationships), list(event.actor_roles))
         names = [n for n in event.field_names if show_notes or not n.startswith("note:")]

@@ -120,7 +120,6 @@ def _stats(
     printed method says which tiers were counted and why. The API counts the team tier
     only for callers who can read or write notes (resolvers.statistics.note_tiers_for)."""
     import csv
-    from datetime import UTC, datetime
 
     from sqlmodel import Session
 
@@ -133,16 +132,13 @@ def _stats(
         statistics_table,
     )
 
-    def moment(text: str | None) -> datetime | None:
-        if text is None:
-            return None
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
     try:
         chosen = Measure(measure.upper())
         dims = [Dimension(d.strip().upper()) for d in by.split(",") if d.strip()]
-        window = (moment(start), moment(end))
+        window = (
+            None if start is None else parse_moment(start),
+            None if end is None else parse_moment(end),
+        )
     except ValueError as exc:
         print(f"needtoknow stats: {exc}", file=sys.stderr)
         return 2
@@ -195,13 +191,18 @@ def _positive(text: str) -> int:
     return value
 
 
-def _moment(text: str) -> datetime:
+def parse_moment(text: str) -> datetime:
     """An ISO 8601 time or date; without an offset it is taken as UTC."""
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _moment(text: str) -> datetime:
+    """parse_moment for argparse, whose own message for a ValueError says less."""
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_moment(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def parser() -> argparse.ArgumentParser:

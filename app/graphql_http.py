@@ -343,7 +343,7 @@ class GraphQLEndpoint:
         trace["fields"] = sorted(root_fields | set(trace.get("fields", [])))
         operation_label = operation.name.value if operation.name else None
         for name in root_fields:
-            if not name.startswith("__") and not decisions.may_call(kind, _snake(name)):
+            if not name.startswith("__") and not decisions.may_call(kind, python_name(name)):
                 refusal = draft(caller, now, name, "DENIED", operation_label)
                 commit_with_audit(session, [refusal])
                 return 200, error_body(f"{kind} {name} is not allowed", "FORBIDDEN")
@@ -451,7 +451,3 @@ def _root_fields(document: DocumentNode, selection_set: SelectionSetNode) -> set
                     seen.add(fragment_name)
                     pending.append(fragments[fragment_name].selection_set)
     return names
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)

@@ -26,6 +26,12 @@ def staff(username: str | None, display_name: str | None) -> StaffRef | None:
     return None if username is None or display_name is None else StaffRef(username, display_name)
 
 
+def staff_of(session: Session, user_id: str | None) -> StaffRef | None:
+    """The contact of a user known by id (None for none, or for an unknown id)."""
+    user = None if user_id is None else session.get(User, user_id)
+    return None if user is None else StaffRef(user.username, user.display_name)
+
+
 class StudentBatch:
     def __init__(self, session: Session, decisions: Decisions, now: datetime) -> None:
         self.session = session

@@ -41,6 +41,7 @@ from models.tables import (
     User,
 )
 from resolvers.audit import draft
+from resolvers.batches import staff_of
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.errors import BadInput, Forbidden
@@ -184,11 +185,6 @@ def _user_by_id(ctx: RequestContext, user_id: str | None) -> User | None:
     return None if user_id is None else ctx.session.get(User, user_id)
 
 
-def _user_ref(ctx: RequestContext, user_id: str | None) -> StaffRef | None:
-    user = _user_by_id(ctx, user_id)
-    return None if user is None else StaffRef(user.username, user.display_name)
-
-
 def _matches(given: str, *names: str | None) -> bool:
     wanted = given.strip().casefold()
     return any(name is not None and name.strip().casefold() == wanted for name in names)
@@ -274,7 +270,9 @@ def set_lodge_alert(ctx: RequestContext, student_id: str, text: str | None) -> S
 
 
 def _consent_record(ctx: RequestContext, student: StudentRecord, consent: Consent) -> ConsentRecord:
-    return student.batch.consent_record(student, consent, _user_ref(ctx, consent.recipient_id))
+    return student.batch.consent_record(
+        student, consent, staff_of(ctx.session, consent.recipient_id)
+    )
 
 
 def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:

@@ -1,8 +1,6 @@
-from sqlmodel import col, select
-
 from authz.facts import NoteClass
-from models.tables import Note, User
-from resolvers.batches import staff
+from models.tables import Note
+from resolvers.batches import staff_of
 from resolvers.context import RequestContext
 from resolvers.records import NoteRecord
 from resolvers.students import student_by_id
@@ -19,8 +17,5 @@ def note_by_id(ctx: RequestContext, note_id: str) -> NoteRecord | None:
     fields = ctx.decisions.fields(NoteClass(student.standing, note.confidentiality, note.category))
     if "id" not in fields:
         return None
-    author = None
-    if "author" in fields and note.author_id is not None:
-        user = ctx.session.exec(select(User).where(col(User.id) == note.author_id)).first()
-        author = None if user is None else staff(user.username, user.display_name)
+    author = staff_of(ctx.session, note.author_id) if "author" in fields else None
     return NoteRecord(note, author, fields, student)

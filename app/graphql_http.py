@@ -43,6 +43,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from app import limits
 from app.headers import graphiql_csp
+from app.json_response import ChunkedJSONResponse
 from app.ratelimit import RateLimiter
 from app.settings import Settings
 from app.tokens import TokenRejected, verify_token
@@ -206,7 +207,7 @@ class GraphQLEndpoint:
                 self.execute_batch, username, body, request_id, trace, limiter=self.workers
             )
             self._note(state, trace, [e for a in answers for e in a.get("errors", [])])
-            return JSONResponse(answers, status_code=status)
+            return ChunkedJSONResponse(answers, status_code=status)
         # The deadline runs from arrival: time spent waiting for a turn counts against it.
         deadline = time.monotonic() + self.settings.request_timeout_seconds
         status, answer = await anyio.to_thread.run_sync(
@@ -216,7 +217,7 @@ class GraphQLEndpoint:
         if status == 401:
             self.limiter.auth_failed(address)
             state.reason = answer.get("reason")
-        return JSONResponse(answer, status_code=status)
+        return ChunkedJSONResponse(answer, status_code=status)
 
     def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
         if self.settings.max_batch == 0:

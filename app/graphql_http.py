@@ -361,13 +361,16 @@ class GraphQLEndpoint:
         context.audit.selected_student_fields = frozenset(
             python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
         )
-        with budget(deadline - time.monotonic(), self.settings.max_page_size) as spent:
-            result = self.schema.execute_sync(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation_name,
-            )
+        try:
+            with budget(deadline - time.monotonic(), self.settings.max_page_size) as spent:
+                result = self.schema.execute_sync(
+                    query,
+                    variable_values=variables,
+                    context_value=context,
+                    operation_name=operation_name,
+                )
+        finally:
+            context.close_streams()
         session.rollback()  # reads never write; mutations commit their own transaction
         if spent.timed_out:
             # Whatever was resolved before the deadline is dropped: no partial answer.

@@ -276,7 +276,7 @@ def _f_student(rows: Fetched, row: Any, now: datetime) -> FStudent:
             summary=n.summary,
             body=n.body,
         )
-        for n, u, d in rows.notes.get(s.id, ())
+        for n, u, d, _place in rows.notes.get(s.id, ())
     ]
     consents = [_f_consent((r[0], r[1], r[2]), now) for r in rows.consents.get(s.id, ())]
     disclosures = []
@@ -501,7 +501,7 @@ def _p_student(ctx: BaselineContext, rows: Fetched, row: Any, now: datetime) -> 
             summary=n.summary,
             body=n.body,
         )
-        for n, u, d in rows.notes.get(s.id, ())
+        for n, u, d, _place in rows.notes.get(s.id, ())
     ]
     consents = [_p_consent(r, standing, caller, now) for r in rows.consents.get(s.id, ())]
     disclosures = []

@@ -67,10 +67,14 @@ def hash_of(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> list[AuditEvent]:
+FLUSH_EVERY = 100  # events written to the database at a time
+
+
+def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
     """Appends `drafts` to the chain and commits them together with whatever else the
-    session holds: the change and its record land in one transaction, or neither does."""
-    drafts = list(drafts)
+    session holds: the change and its record land in one transaction, or neither does.
+    `drafts` is read lazily and the events are flushed in batches: a page of a thousand
+    students does not hold a thousand events at once."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     lock = _SQLITE_APPEND if sqlite else None
     if lock is not None:
@@ -82,8 +86,7 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> list[Au
             select(AuditEvent.seq, AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
         ).first()
         seq, previous = (0, GENESIS) if head is None else (head[0], head[1])
-        events = []
-        for draft in drafts:
+        for written, draft in enumerate(drafts, start=1):
             seq += 1
             event = AuditEvent(
                 seq=seq,
@@ -105,9 +108,9 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> list[Au
             )
             event.hash = previous = hash_of(event)
             session.add(event)
-            events.append(event)
+            if written % FLUSH_EVERY == 0:
+                session.flush()
         session.commit()
-        return events
     except BaseException:
         session.rollback()
         raise

@@ -1,8 +1,10 @@
 """What a request read and did, turned into audit events: reads per request and
 student (never per cell), mutations per call, with the decision."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from authz.facts import Caller
@@ -84,35 +86,32 @@ class AuditCollector:
         self.returned_student(record.student)
         self.notes.setdefault(row.student_id, {})[row.id] = row.confidentiality
 
-    def read_drafts(self, actor: Caller, at: datetime) -> list[AuditDraft]:
+    def read_drafts(self, actor: Caller, at: datetime) -> Iterator[AuditDraft]:
         """One event per student whose restricted data this request returned."""
-        drafts = []
         for student_id, (relationships, fields) in self.students.items():
             shown = (self.selected_student_fields & fields) - UNRESTRICTED_STUDENT_FIELDS
             notes = self.notes.get(student_id, {})
             team = [f"note:{n}" for n, t in notes.items() if t != Confidentiality.WELLBEING_TEAM]
             sealed = [f"note:{n}" for n, t in notes.items() if t == Confidentiality.WELLBEING_TEAM]
             if shown or team or sealed:
-                drafts.append(
-                    draft(
-                        actor,
-                        at,
-                        "read",
-                        "ALLOWED",
-                        self.operation_name,
-                        student_id=student_id,
-                        relationships=relationships,
-                        field_names=tuple(sorted(shown) + sorted(team)),
-                        sealed_fields=tuple(sorted(sealed)),
-                    )
+                yield draft(
+                    actor,
+                    at,
+                    "read",
+                    "ALLOWED",
+                    self.operation_name,
+                    student_id=student_id,
+                    relationships=relationships,
+                    field_names=tuple(sorted(shown) + sorted(team)),
+                    sealed_fields=tuple(sorted(sealed)),
                 )
-        return drafts
 
 
 def commit_read_events(ctx: "RequestContext") -> None:
     """Appends this request's read events (one per student whose restricted data it
     returned) in their own transaction. Raises if they cannot be written: the caller
     must then answer no data at all."""
-    drafts = ctx.audit.requests + ctx.audit.read_drafts(ctx.actor, ctx.now)
-    if drafts:
-        commit_with_audit(ctx.session, drafts)
+    drafts = chain(ctx.audit.requests, ctx.audit.read_drafts(ctx.actor, ctx.now))
+    first = next(drafts, None)
+    if first is not None:
+        commit_with_audit(ctx.session, chain([first], drafts))

@@ -1,25 +1,32 @@
 """Per-batch loading: the first time any student of a page asks for its notes (or
-consents, or disclosures), those of every student on the page are fetched in one query,
+consents, or disclosures), those of every student on the page are fetched by one query,
 and only the rows the actor may read: the policy's answer for each (standing, record
-class) is compiled into the WHERE clause."""
+class) is compiled into the WHERE clause. The query's rows come in page order and are
+read in step with execution (resolvers/page_stream.py)."""
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from authz.decisions import Decisions
 from authz.facts import ConsentClass, DisclosureClass, NoteClass, Standing
 from models.enums import Confidentiality, NoteCategory
 from models.tables import Consent, Disclosure, Note, User
+from resolvers.page_stream import FETCH_ROWS, PageStream, page_places
 from resolvers.records import ConsentRecord, DisclosureRecord, NoteRecord, StaffRef
 
 if TYPE_CHECKING:
     from resolvers.records import StudentRecord
+
+R = TypeVar("R")
+AnySelect = Select[*tuple[Any, ...]]
+QueryOf = Callable[[list["StudentRecord"]], AnySelect | None]
 
 
 def staff(username: str | None, display_name: str | None) -> StaffRef | None:
@@ -33,75 +40,120 @@ def staff_of(session: Session, user_id: str | None) -> StaffRef | None:
 
 
 class StudentBatch:
-    def __init__(self, session: Session, decisions: Decisions, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        decisions: Decisions,
+        now: datetime,
+        streams: list[PageStream[Any]] | None = None,
+    ) -> None:
         self.session = session
         self.decisions = decisions
         self.now = now
         self.records: list[StudentRecord] = []
-        self._notes: dict[str, list[NoteRecord]] | None = None
-        self._consents: dict[str, list[ConsentRecord]] | None = None
-        self._disclosures: dict[str, list[DisclosureRecord]] | None = None
+        # every stream this batch opens, so the request can close them (context.py)
+        self.streams: list[PageStream[Any]] = [] if streams is None else streams
+        self._notes: PageStream[NoteRecord] | None = None
+        self._consents: PageStream[ConsentRecord] | None = None
+        self._disclosures: PageStream[DisclosureRecord] | None = None
+        self._note_answers: dict[Standing, dict[tuple[str, str], frozenset[str]]] = {}
 
-    def _by_standing(self) -> dict[Standing, list["StudentRecord"]]:
-        groups: dict[Standing, list[StudentRecord]] = defaultdict(list)
-        for record in self.records:
-            groups[record.standing].append(record)
+    def _by_standing(self, records: list["StudentRecord"]) -> dict[Standing, list[str]]:
+        groups: dict[Standing, list[str]] = defaultdict(list)
+        for record in records:
+            groups[record.standing].append(record.row.id)
         return groups
 
-    def _index(self) -> dict[str, "StudentRecord"]:
-        return {r.row.id: r for r in self.records}
+    def _stream(
+        self, query_of: QueryOf, record: Callable[[Any, "StudentRecord"], R]
+    ) -> PageStream[R]:
+        """Records of the whole page, read in page order; `query_of(records)` selects
+        those of `records` (the student's id first, its place on the page last)."""
+        students = {r.row.id: r for r in self.records}
+
+        def made(row: Any) -> tuple[str, R]:
+            student = students[row[0].student_id]
+            return student.row.id, record(row, student)
+
+        def reload(student_id: str) -> list[R]:
+            query = query_of([students[student_id]])
+            rows: Iterable[Any] = () if query is None else self.session.execute(query)
+            return [made(row)[1] for row in rows]
+
+        query = query_of(self.records)
+        result = (
+            None
+            if query is None
+            else self.session.execute(query, execution_options={"yield_per": FETCH_ROWS})
+        )
+        stream = PageStream(result, made, {r.row.id: i for i, r in enumerate(self.records)}, reload)
+        self.streams.append(stream)
+        return stream
+
+    def _in_page_order(
+        self,
+        query: AnySelect,
+        records: list["StudentRecord"],
+        student_id: Any,
+        *order: Any,
+    ) -> AnySelect:
+        """`query` joined to the page's places: its rows by place, then by `order`."""
+        page, page_student, place = page_places(self.session, [r.row.id for r in records])
+        return (
+            query.add_columns(place).join(page, page_student == student_id).order_by(place, *order)
+        )
 
     # ---- notes ----
     def notes(self, student_id: str) -> list[NoteRecord]:
         if self._notes is None:
-            self._notes = self._load_notes()
-        return self._notes.get(student_id, [])
+            self._notes = self._stream(self._notes_query, self._note_record)
+        return self._notes.records(student_id)
 
-    def _load_notes(self) -> dict[str, list[NoteRecord]]:
-        clauses: list[ColumnElement[bool]] = []
-        # student id -> (tier, category) -> the note fields the policy grants
-        granted: dict[str, dict[tuple[str, str], frozenset[str]]] = {}
-        for standing, records in self._by_standing().items():
-            answers = {
+    def _note_fields(self, standing: Standing) -> dict[tuple[str, str], frozenset[str]]:
+        """(tier, category) -> the note fields the policy grants at this standing."""
+        answers = self._note_answers.get(standing)
+        if answers is None:
+            answers = self._note_answers[standing] = {
                 (tier.value, category.value): self.decisions.fields(
                     NoteClass(standing, tier.value, category.value)
                 )
                 for tier in Confidentiality
                 for category in NoteCategory
             }
-            granted.update((r.row.id, answers) for r in records)
+        return answers
+
+    def _notes_query(self, records: list["StudentRecord"]) -> AnySelect | None:
+        clauses: list[ColumnElement[bool]] = []
+        for standing, ids in self._by_standing(records).items():
             readable = [
                 and_(col(Note.confidentiality) == tier, col(Note.category) == category)
-                for (tier, category), fields in answers.items()
+                for (tier, category), fields in self._note_fields(standing).items()
                 if "id" in fields
             ]
             if readable:
-                ids = [r.row.id for r in records]
                 clauses.append(and_(col(Note.student_id).in_(ids), or_(*readable)))
-        author = aliased(User)
-        result: dict[str, list[NoteRecord]] = defaultdict(list)
         if not clauses:
-            return result
+            return None
+        author = aliased(User)
         query = (
-            select(Note, author.username, author.display_name)
+            select_rows(Note, col(author.username), col(author.display_name))
             .outerjoin(author, col(author.id) == col(Note.author_id))
             .where(or_(*clauses))
-            .order_by(col(Note.created_at).desc(), col(Note.id))
         )
-        students = self._index()
-        for note, username, display_name in self.session.exec(query):
-            student = students[note.student_id]
-            fields = granted[note.student_id][(note.confidentiality, note.category)]
-            result[note.student_id].append(
-                NoteRecord(note, staff(username, display_name), fields, student)
-            )
-        return result
+        return self._in_page_order(
+            query, records, col(Note.student_id), col(Note.created_at).desc(), col(Note.id)
+        )
+
+    def _note_record(self, row: Any, student: "StudentRecord") -> NoteRecord:
+        note: Note = row[0]
+        fields = self._note_fields(student.standing)[(note.confidentiality, note.category)]
+        return NoteRecord(note, staff(row[1], row[2]), fields, student)
 
     # ---- consents ----
     def consents(self, student_id: str) -> list[ConsentRecord]:
         if self._consents is None:
-            self._consents = self._load_consents()
-        return self._consents.get(student_id, [])
+            self._consents = self._stream(self._consents_query, self._consent_row)
+        return self._consents.records(student_id)
 
     def _consent_clause(self, ids: list[str], standing: Standing) -> ColumnElement[bool] | None:
         reader = self.decisions.actor.id
@@ -119,29 +171,26 @@ class StudentBatch:
             )
         return None
 
-    def _load_consents(self) -> dict[str, list[ConsentRecord]]:
+    def _consents_query(self, records: list["StudentRecord"]) -> AnySelect | None:
         clauses = [
             clause
-            for standing, records in self._by_standing().items()
-            if (clause := self._consent_clause([r.row.id for r in records], standing)) is not None
+            for standing, ids in self._by_standing(records).items()
+            if (clause := self._consent_clause(ids, standing)) is not None
         ]
-        result: dict[str, list[ConsentRecord]] = defaultdict(list)
         if not clauses:
-            return result
+            return None
         recipient = aliased(User)
         query = (
-            select(Consent, recipient.username, recipient.display_name)
+            select_rows(Consent, col(recipient.username), col(recipient.display_name))
             .outerjoin(recipient, col(recipient.id) == col(Consent.recipient_id))
             .where(or_(*clauses))
-            .order_by(col(Consent.granted_at).desc(), col(Consent.id))
         )
-        students = self._index()
-        for consent, username, display_name in self.session.exec(query):
-            student = students[consent.student_id]
-            result[consent.student_id].append(
-                self.consent_record(student, consent, staff(username, display_name))
-            )
-        return result
+        return self._in_page_order(
+            query, records, col(Consent.student_id), col(Consent.granted_at).desc(), col(Consent.id)
+        )
+
+    def _consent_row(self, row: Any, student: "StudentRecord") -> ConsentRecord:
+        return self.consent_record(student, row[0], staff(row[1], row[2]))
 
     def consent_record(
         self, student: "StudentRecord", consent: Consent, recipient: StaffRef | None
@@ -153,12 +202,12 @@ class StudentBatch:
     # ---- disclosures ----
     def disclosures(self, student_id: str) -> list[DisclosureRecord]:
         if self._disclosures is None:
-            self._disclosures = self._load_disclosures()
-        return self._disclosures.get(student_id, [])
+            self._disclosures = self._stream(self._disclosures_query, self._disclosure_row)
+        return self._disclosures.records(student_id)
 
-    def _load_disclosures(self) -> dict[str, list[DisclosureRecord]]:
+    def _disclosures_query(self, records: list["StudentRecord"]) -> AnySelect | None:
         clauses: list[ColumnElement[bool]] = []
-        for standing, records in self._by_standing().items():
+        for standing, ids in self._by_standing(records).items():
             withheld = [
                 w
                 for w in (False, True)
@@ -167,13 +216,12 @@ class StudentBatch:
             if withheld:
                 clauses.append(
                     and_(
-                        col(Disclosure.student_id).in_([r.row.id for r in records]),
+                        col(Disclosure.student_id).in_(ids),
                         col(Disclosure.withheld_from_student).in_(withheld),
                     )
                 )
-        result: dict[str, list[DisclosureRecord]] = defaultdict(list)
         if not clauses:
-            return result
+            return None
         by, auth, recipient = aliased(User), aliased(User), aliased(User)
         query = (
             select_rows(
@@ -191,29 +239,31 @@ class StudentBatch:
             .outerjoin(Consent, col(Consent.id) == col(Disclosure.consent_id))
             .outerjoin(recipient, col(recipient.id) == col(Consent.recipient_id))
             .where(or_(*clauses))
-            .order_by(col(Disclosure.occurred_at).desc(), col(Disclosure.id))
         )
-        students = self._index()
-        for row in self.session.execute(query):
-            disclosure: Disclosure = row[0]
-            student = students[disclosure.student_id]
-            consent: Consent | None = row[5]
-            consent_record = (
-                None
-                if consent is None
-                else self.consent_record(student, consent, staff(row[6], row[7]))
-            )
-            fields = self.decisions.fields(
-                DisclosureClass(student.standing, disclosure.withheld_from_student)
-            )
-            result[disclosure.student_id].append(
-                DisclosureRecord(
-                    disclosure,
-                    staff(row[1], row[2]),
-                    staff(row[3], row[4]),
-                    consent_record,
-                    fields,
-                    student,
-                )
-            )
-        return result
+        return self._in_page_order(
+            query,
+            records,
+            col(Disclosure.student_id),
+            col(Disclosure.occurred_at).desc(),
+            col(Disclosure.id),
+        )
+
+    def _disclosure_row(self, row: Any, student: "StudentRecord") -> DisclosureRecord:
+        disclosure: Disclosure = row[0]
+        consent: Consent | None = row[5]
+        consent_record = (
+            None
+            if consent is None
+            else self.consent_record(student, consent, staff(row[6], row[7]))
+        )
+        fields = self.decisions.fields(
+            DisclosureClass(student.standing, disclosure.withheld_from_student)
+        )
+        return DisclosureRecord(
+            disclosure,
+            staff(row[1], row[2]),
+            staff(row[3], row[4]),
+            consent_record,
+            fields,
+            student,
+        )

@@ -1,5 +1,6 @@
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -7,6 +8,7 @@ from authz.decisions import Decisions
 from authz.facts import Caller
 from resolvers.audit import AuditCollector
 from resolvers.cursors import CursorSigner
+from resolvers.page_stream import PageStream
 from resolvers.records import StudentRecord
 
 
@@ -23,3 +25,11 @@ class RequestContext:
     audit: AuditCollector = field(default_factory=AuditCollector)
     access_log_names_staff: bool = False
     access_log_shows_wellbeing: bool = False
+    # queries read in step with execution (resolvers/page_stream.py), open until closed
+    streams: list[PageStream[Any]] = field(default_factory=list)
+
+    def close_streams(self) -> None:
+        """Ends every open page query: before the session commits or rolls back."""
+        for stream in self.streams:
+            stream.close()
+        self.streams.clear()

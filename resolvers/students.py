@@ -76,7 +76,7 @@ def _select(ctx: RequestContext) -> Select[*tuple[Any, ...]]:
 def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
     """Pairs each row with its Standing: relationships from the tie pattern (one policy
     question per distinct pattern), consented categories from one consent query."""
-    batch = StudentBatch(ctx.session, ctx.decisions, ctx.now)
+    batch = StudentBatch(ctx.session, ctx.decisions, ctx.now, ctx.streams)
     patterns = [ctx.decisions.pattern_relationships(TiePattern(*map(bool, r[3:]))) for r in rows]
     ask_consents = [
         r[0].id

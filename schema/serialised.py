@@ -57,7 +57,8 @@ class SerialisingExecutor(StrawberryGraphQLCoreExecutionContext):
             item, complete_results, item_type, field_details_list, info, item_path, position_context
         )
         if not awaitable and isinstance(complete_results[-1], dict):
-            complete_results[-1] = Serialised(dumps(complete_results[-1]))
+            # copied to its exact size: orjson's buffer has up to half as much again spare
+            complete_results[-1] = Serialised(bytes(memoryview(dumps(complete_results[-1]))))
         return awaitable
 
 

@@ -1,0 +1,118 @@
+"""Records are read in step with execution (resolvers/page_stream.py). Whatever order a
+document asks for them in (aliases, field orders, traversal back to the student, two
+pages, a mutation committing between two payloads), each student gets exactly the
+records the same actor sees when asking for that student alone."""
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Service
+from tests.matrix import college as c
+from tests.test_mutations import ServiceFactory
+
+RECORDS = """notes { id category summary body } consents { id categories active }
+  disclosures { id basis consent { id } }"""
+
+
+@pytest.fixture(scope="module")
+def dataset() -> dict[str, Any]:
+    return c.build_college()
+
+
+def _alone(service: Service, user: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each student's records, asked for one student per request."""
+    return {
+        i: service.data(user, f'{{ student(id: "{i}") {{ {RECORDS} }} }}')["student"] for i in ids
+    }
+
+
+def _nodes(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["node"] for e in page["edges"]]
+
+
+@pytest.mark.parametrize("user", [c.SENIOR, c.WELLBEING, c.TUTOR_B, c.DOS_CROSS])
+def test_every_path_gets_the_records_of_the_student_alone(
+    service_factory: ServiceFactory, dataset: dict[str, Any], user: str
+) -> None:
+    service = service_factory(dataset)
+    listed = _nodes(
+        service.data(user, "{ students(first: 100) { edges { node { id } } } }")["students"]
+    )
+    ids = [n["id"] for n in listed]
+    assert len(ids) >= 2
+    alone = _alone(service, user, ids)
+
+    def same(node: dict[str, Any], *, notes: str = "notes") -> None:
+        expected = alone[node["id"]]
+        assert node[notes] == expected["notes"]
+        assert node["consents"] == expected["consents"]
+        assert node["disclosures"] == expected["disclosures"]
+
+    # aliases of the same field, in both orders, and records before notes
+    doc = f"""{{ students(first: 100) {{ edges {{ node {{ id
+      disclosures {{ id basis consent {{ id }} }} {RECORDS}
+      again: notes {{ id category summary body }} }} }} }} }}"""
+    for node in _nodes(service.data(user, doc)["students"]):
+        same(node)
+        assert node["again"] == node["notes"]
+
+    # from a note back to its student and on to the student's notes
+    doc = f"""{{ students(first: 100) {{ edges {{ node {{ id {RECORDS}
+      back: notes {{ student {{ id notes {{ id category summary body }} }} }} }} }} }} }}"""
+    for node in _nodes(service.data(user, doc)["students"]):
+        same(node)
+        for note in node["back"] or []:
+            if note["student"] is not None:
+                assert note["student"]["notes"] == alone[node["id"]]["notes"]
+
+    # a page, then students of it by id: the page's stream has moved past them
+    doc = f"""query($first: ID!, $last: ID!) {{
+      students(first: 100) {{ edges {{ node {{ id {RECORDS} }} }} }}
+      last: student(id: $last) {{ id {RECORDS} }} first: student(id: $first) {{ id {RECORDS} }}
+      again: student(id: $last) {{ id {RECORDS} }} }}"""
+    answer = service.data(user, doc, {"first": ids[0], "last": ids[-1]})
+    for node in [*_nodes(answer["students"]), answer["last"], answer["first"], answer["again"]]:
+        same(node)
+
+    # two pages in one document, and a page after a cursor
+    doc = f"""{{ few: students(first: 1) {{ pageInfo {{ endCursor }}
+      edges {{ node {{ id {RECORDS} }} }} }}
+      all: students(first: 100) {{ edges {{ node {{ id {RECORDS} }} }} }} }}"""
+    answer = service.data(user, doc)
+    for node in _nodes(answer["few"]) + _nodes(answer["all"]):
+        same(node)
+    after = answer["few"]["pageInfo"]["endCursor"]
+    doc = f"""query($after: String) {{ students(first: 100, after: $after) {{
+      edges {{ node {{ id {RECORDS} }} }} }} }}"""
+    rest = _nodes(service.data(user, doc, {"after": after})["students"])
+    assert [n["id"] for n in rest] == ids[1:]
+    for node in rest:
+        same(node)
+
+
+def test_a_mutation_between_two_payloads_sees_the_same_records(
+    service_factory: ServiceFactory, dataset: dict[str, Any]
+) -> None:
+    service = service_factory(dataset)
+    listed = _nodes(
+        service.data(c.SENIOR, "{ students(first: 100) { edges { node { id } } } }")["students"]
+    )
+    ids = [n["id"] for n in listed][:2]
+    alone = _alone(service, c.SENIOR, ids)
+    doc = f"""mutation($a: ID!, $b: ID!) {{
+      first: setWelfareFlag(studentId: $a, flagged: true) {{ id welfareFlag {RECORDS} }}
+      second: setRiskLevel(studentId: $b, level: HIGH) {{ id riskLevel {RECORDS} }}
+      third: setWelfareFlag(studentId: $a, flagged: false) {{ id welfareFlag {RECORDS} }} }}"""
+    answer = service.data(c.SENIOR, doc, {"a": ids[0], "b": ids[1]})
+    for key, student in (("first", ids[0]), ("second", ids[1]), ("third", ids[0])):
+        node = answer[key]
+        assert node["id"] == student
+        for kind in ("notes", "consents", "disclosures"):
+            assert node[kind] == alone[student][kind]
+    after = service.data(
+        c.SENIOR,
+        f'{{ student(id: "{ids[1]}") {{ riskLevel }} '
+        f'a: student(id: "{ids[0]}") {{ welfareFlag }} }}',
+    )
+    assert after["student"]["riskLevel"] == "HIGH" and after["a"]["welfareFlag"] is False

@@ -13,11 +13,12 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from models.ids import new_id
@@ -43,38 +44,53 @@ class AuditDraft:
     sealed_fields: tuple[str, ...] = field(default=())
 
 
+# The columns the hash covers, besides the nonce (events older than the nonce have none).
+CHAINED = (
+    "seq",
+    "id",
+    "at",
+    "actor_id",
+    "actor_username",
+    "actor_roles",
+    "relationships",
+    "action",
+    "operation_name",
+    "student_id",
+    "field_names",
+    "sealed_fields",
+    "decision",
+    "prev_hash",
+)
+LISTS = frozenset({"actor_roles", "relationships", "field_names", "sealed_fields"})
+
+
+def _canonical(value: Callable[[str], Any]) -> dict[str, object]:
+    content: dict[str, object] = {}
+    for name in CHAINED:
+        item = value(name)
+        content[name] = list(item) if name in LISTS else item.isoformat() if name == "at" else item
+    nonce = value("nonce")
+    return content | ({"nonce": nonce} if nonce else {})
+
+
 def content_of(event: AuditEvent) -> dict[str, object]:
-    return {
-        "seq": event.seq,
-        "id": event.id,
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_username": event.actor_username,
-        "actor_roles": list(event.actor_roles),
-        "relationships": list(event.relationships),
-        "action": event.action,
-        "operation_name": event.operation_name,
-        "student_id": event.student_id,
-        "field_names": list(event.field_names),
-        "sealed_fields": list(event.sealed_fields),
-        "decision": event.decision,
-        "prev_hash": event.prev_hash,
-    } | ({"nonce": event.nonce} if event.nonce else {})  # events older than the nonce have none
+    return _canonical(lambda name: getattr(event, name))
 
 
-def hash_of(event: AuditEvent) -> str:
-    canonical = json.dumps(content_of(event), sort_keys=True, separators=(",", ":"))
+def digest_of(content: dict[str, object]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-FLUSH_EVERY = 100  # events written to the database at a time
+def hash_of(event: AuditEvent) -> str:
+    return digest_of(content_of(event))
 
 
 def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
     """Appends `drafts` to the chain and commits them together with whatever else the
     session holds: the change and its record land in one transaction, or neither does.
-    `drafts` is read lazily and the events are flushed in batches: a page of a thousand
-    students does not hold a thousand events at once."""
+    `drafts` may be a generator: it is read once, lazily. The events are plain rows
+    written by one INSERT (an executemany), not ORM objects."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     lock = _SQLITE_APPEND if sqlite else None
     if lock is not None:
@@ -86,30 +102,30 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
             select(AuditEvent.seq, AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
         ).first()
         seq, previous = (0, GENESIS) if head is None else (head[0], head[1])
-        for written, draft in enumerate(drafts, start=1):
+        rows: list[dict[str, Any]] = []
+        for draft in drafts:
             seq += 1
-            event = AuditEvent(
-                seq=seq,
-                id=new_id(),
-                at=draft.at,
-                actor_id=draft.actor_id,
-                actor_username=draft.actor_username,
-                actor_roles=list(draft.actor_roles),
-                relationships=list(draft.relationships),
-                action=draft.action,
-                operation_name=draft.operation_name,
-                student_id=draft.student_id,
-                field_names=list(draft.field_names),
-                sealed_fields=list(draft.sealed_fields),
-                decision=draft.decision,
-                nonce=secrets.token_hex(16),
-                prev_hash=previous,
-                hash="",
-            )
-            event.hash = previous = hash_of(event)
-            session.add(event)
-            if written % FLUSH_EVERY == 0:
-                session.flush()
+            row: dict[str, Any] = {
+                "seq": seq,
+                "id": new_id(),
+                "at": draft.at,
+                "actor_id": draft.actor_id,
+                "actor_username": draft.actor_username,
+                "actor_roles": list(draft.actor_roles),
+                "relationships": list(draft.relationships),
+                "action": draft.action,
+                "operation_name": draft.operation_name,
+                "student_id": draft.student_id,
+                "field_names": list(draft.field_names),
+                "sealed_fields": list(draft.sealed_fields),
+                "decision": draft.decision,
+                "nonce": secrets.token_hex(16),
+                "prev_hash": previous,
+            }
+            row["hash"] = previous = digest_of(_canonical(row.__getitem__))
+            rows.append(row)
+        if rows:
+            session.execute(insert(AuditEvent), rows)
         session.commit()
     except BaseException:
         session.rollback()

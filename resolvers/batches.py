@@ -5,11 +5,11 @@ class) is compiled into the WHERE clause. The query's rows come in page order an
 read in step with execution (resolvers/page_stream.py)."""
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Result, Select, and_, or_
 from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -67,26 +67,23 @@ class StudentBatch:
     def _stream(
         self, query_of: QueryOf, record: Callable[[Any, "StudentRecord"], R]
     ) -> PageStream[R]:
-        """Records of the whole page, read in page order; `query_of(records)` selects
-        those of `records` (the student's id first, its place on the page last)."""
+        """Records of the page, read in page order; `query_of(records)` selects those of
+        `records` (the record's row first, its student's place on the page last)."""
         students = {r.row.id: r for r in self.records}
 
         def made(row: Any) -> tuple[str, R]:
             student = students[row[0].student_id]
             return student.row.id, record(row, student)
 
-        def reload(student_id: str) -> list[R]:
-            query = query_of([students[student_id]])
-            rows: Iterable[Any] = () if query is None else self.session.execute(query)
-            return [made(row)[1] for row in rows]
+        def open_from(place: int) -> Result[Any] | None:
+            query = query_of(self.records[place:])
+            return (
+                None
+                if query is None
+                else self.session.execute(query, execution_options={"yield_per": FETCH_ROWS})
+            )
 
-        query = query_of(self.records)
-        result = (
-            None
-            if query is None
-            else self.session.execute(query, execution_options={"yield_per": FETCH_ROWS})
-        )
-        stream = PageStream(result, made, {r.row.id: i for i, r in enumerate(self.records)}, reload)
+        stream = PageStream(open_from, made, {r.row.id: i for i, r in enumerate(self.records)})
         self.streams.append(stream)
         return stream
 

@@ -3,9 +3,10 @@
 graphql-core completes a list's items in order, each item whole before the next. The
 records of a page (every student's notes, say) are fetched by one query ordered by the
 place of their student on the page, and read forward as the students are completed: only
-the current student's records are held, never the page's. A student asked for again
-after the stream has moved past it (an alias, or a traversal back to it) is read afresh
-with a query of its own, so an unusual document costs statements, never correctness."""
+the current student's records are held, never the page's. When a document goes back to a
+student the stream has passed (a second pass over the page under an alias, a root field
+asking for a student of the page), the query is opened again from that student's place:
+one statement per pass, never one per student, and never a wrong answer."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, FromClause, Result, String, func, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
+
+from resolvers.deadline import check_deadline
 
 R = TypeVar("R")
 
@@ -39,50 +42,65 @@ def page_places(
 class PageStream(Generic[R]):
     def __init__(
         self,
-        result: Result[Any] | None,
+        open_from: Callable[[int], Result[Any] | None],
         record: Callable[[Any], tuple[str, R]],
         places: dict[str, int],
-        reload: Callable[[str], list[R]],
     ) -> None:
-        """`result`: rows in page order (None: there are none); `record`: a row's student
-        id and record; `places`: each student's place on the page; `reload`: one
-        student's records, read afresh."""
-        self._result = result
-        self._rows: Iterator[Any] = iter(() if result is None else result)
+        """`open_from(place)`: the rows of the students from `place` on, in page order
+        (None: there are none); `record`: a row's student id and record; `places`: each
+        student's place on the page."""
+        self._open_from = open_from
         self._record = record
         self._places = places
-        self._reload = reload
-        self._place = -1
+        self._result: Result[Any] | None = None
+        self._rows: Iterator[Any] = iter(())
+        self._ahead: tuple[str, R] | None = None
+        self._from = len(places)  # the stream holds every record of the places from here
+        self._place = -1  # the place whose records are `_current`
         self._current: list[R] = []
-        self._ahead: tuple[str, R] | None = self._next()
-        self.reloads = 0
+        self.opened = 0
 
     def _next(self) -> tuple[str, R] | None:
         row = next(self._rows, None)
         return None if row is None else self._record(row)
 
+    def _open(self, place: int) -> None:
+        self.close()
+        self._result = self._open_from(place)
+        self._rows = iter(() if self._result is None else self._result)
+        self.opened += 1
+        self._from = place
+        self._ahead = self._next()
+
     def records(self, student_id: str) -> list[R]:
         place = self._places[student_id]
         if place == self._place:
             return self._current
-        if place < self._place:
-            self.reloads += 1
-            return self._reload(student_id)
-        self._place, self._current = place, []
-        while self._ahead is not None:
-            ahead_id, record = self._ahead
-            ahead_place = self._places[ahead_id]
-            if ahead_place > place:
-                break
-            if ahead_place == place:
-                self._current.append(record)
-            self._ahead = self._next()
-        return self._current
+        check_deadline()  # no query, and no reading, once the request is out of time
+        try:
+            if place < self._from:
+                self._open(place)
+            found: list[R] = []
+            while self._ahead is not None:
+                ahead_id, record = self._ahead
+                ahead_place = self._places[ahead_id]
+                if ahead_place > place:
+                    break
+                if ahead_place == place:
+                    found.append(record)
+                self._ahead = self._next()
+        except BaseException:
+            self.close()  # half-read: the next request for any student opens it again
+            raise
+        self._place, self._current, self._from = place, found, place + 1
+        return found
 
     def close(self) -> None:
-        """Ends the query (before the session commits or rolls back); students not yet
-        read are then read afresh if asked for."""
+        """Ends the query (before the session commits or rolls back). A student asked for
+        afterwards opens it again."""
         if self._result is not None:
             self._result.close()
+            self._result = None
+        self._rows = iter(())
         self._ahead = None
-        self._place = len(self._places)
+        self._from = len(self._places)

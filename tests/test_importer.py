@@ -1487,11 +1487,11 @@ def test_later_changes_are_recorded_per_student(db: Db) -> None:
 def test_a_failed_audit_write_rolls_the_load_back(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
     import models.audit_chain
 
-    def broken(_event: AuditEvent) -> str:
+    def broken(_content: dict[str, object]) -> str:
         raise RuntimeError("hash unavailable")
 
     before = db.path.read_bytes()
-    monkeypatch.setattr(models.audit_chain, "hash_of", broken)
+    monkeypatch.setattr(models.audit_chain, "digest_of", broken)
 
     with pytest.raises(RuntimeError, match="hash unavailable"):
         load_dataset(db.engine, dataset())

@@ -6,6 +6,7 @@ records the same actor sees when asking for that student alone."""
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.conftest import Service
 from tests.matrix import college as c
@@ -116,3 +117,28 @@ def test_a_mutation_between_two_payloads_sees_the_same_records(
         f'a: student(id: "{ids[0]}") {{ welfareFlag }} }}',
     )
     assert after["student"]["riskLevel"] == "HIGH" and after["a"]["welfareFlag"] is False
+
+
+def test_a_second_pass_over_a_page_costs_one_statement_per_kind_not_per_student(
+    service_factory: ServiceFactory, dataset: dict[str, Any]
+) -> None:
+    service = service_factory(dataset)
+    engine = service.client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    page = "students(first: 100) {{ {passes} }}"
+    one = f"a: edges {{ node {{ id {RECORDS} }} }}"
+    answers = {}
+    counts = {}
+    for passes in (1, 2, 5):
+        statements.clear()
+        body = " ".join(one.replace("a:", f"p{i}:") for i in range(passes))
+        answers[passes] = service.data(c.SENIOR, "{ " + page.format(passes=body) + " }")
+        counts[passes] = len(statements)
+    assert len(answers[1]["students"]["p0"]) > 3
+    for passes in (2, 5):
+        for i in range(passes):
+            assert answers[passes]["students"][f"p{i}"] == answers[1]["students"]["p0"]
+    # each extra pass opens the three record queries once more (and the audit is the same)
+    assert counts[2] - counts[1] == 3
+    assert counts[5] - counts[1] == 12

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models.db import create_schema, make_engine
 from models.enums import NoteCategory
 from models.importer import load_dataset
+from models.migrate import MigrationError
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, so old cache files are not used
 
@@ -347,9 +348,14 @@ def database(scale_name: str, seed: int = 1, rebuild: bool = False, quiet: bool 
     path = cache_dir() / f"college-{scale_name}-seed{seed}-v{GENERATOR_VERSION}.db"
     if path.exists() and not rebuild:
         engine = make_engine(f"sqlite:///{path}")
-        create_schema(engine)  # a cache made before the newest migration is brought up to it
-        engine.dispose()
-        return path
+        try:
+            create_schema(engine)  # a cache made before the newest migration is brought up
+            return path
+        except MigrationError as exc:  # made before migrations existed: made again
+            if not quiet:
+                print(f"rebuilding {path}: {exc}", file=sys.stderr)
+        finally:
+            engine.dispose()
     scale = SCALES[scale_name]
     started = time.perf_counter()
     people, chunks = generate(scale, seed)

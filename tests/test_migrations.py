@@ -87,16 +87,24 @@ def test_every_revision_downgrades_and_upgrades_again(database_url: str) -> None
         engine.dispose()
 
 
-def test_a_database_made_by_create_all_before_migrations_is_adopted(tmp_path: Path) -> None:
-    if head() != BASELINE:
-        pytest.skip("only a database at the first revision can be adopted unversioned")
+def test_a_database_made_by_create_all_before_migrations_is_adopted_or_refused_untouched(
+    tmp_path: Path,
+) -> None:
+    """Adopted while the first revision is the newest; once migrations have moved on, it
+    is refused with a message saying so, and left as it was."""
     engine = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
     try:
         SQLModel.metadata.create_all(engine)  # how databases were made before migrations
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO users VALUES ('u1', 'jt101', 'Dr J', '[]')"))
-        create_schema(engine)
-        assert current(engine) == BASELINE
+        tables = _tables(engine)
+        if head() == BASELINE:
+            create_schema(engine)
+            assert current(engine) == BASELINE
+        else:
+            with pytest.raises(MigrationError, match="migrations have moved on"):
+                create_schema(engine)
+            assert _tables(engine) == tables
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
     finally:

@@ -27,7 +27,7 @@ from authz.facts import (
     Standing,
     StudentTies,
 )
-from authz.ties import TIE_NAMES, TiePattern, tie_columns
+from authz.ties import TIE_NAMES, TiePattern, any_tie_sql, tie_columns
 from models.enums import Confidentiality, NoteCategory
 
 T = TypeVar("T")
@@ -135,6 +135,8 @@ class Decisions:
         columns = tie_columns(self.actor)
         if _upward_closed(kept):
             minimal = [p for p in kept if not any(_below(q, p) for q in kept if q != p)]
+            if all(len(_ties(p)) == 1 for p in minimal):  # any of these ties: by index
+                return any_tie_sql(self.actor, [_ties(p)[0] for p in minimal])
             return or_(*(and_(*(columns[n] for n in _ties(p))) for p in minimal))
         return or_(
             *(

@@ -75,15 +75,14 @@ class StudentBatch:
             student = students[row[0].student_id]
             return student.row.id, record(row, student)
 
-        def open_from(place: int) -> Result[Any] | None:
-            query = query_of(self.records[place:])
-            return (
-                None
-                if query is None
-                else self.session.execute(query, execution_options={"yield_per": FETCH_ROWS})
-            )
+        def open_rows(start: int, stop: int | None) -> Result[Any] | None:
+            query = query_of(self.records[start:stop])
+            if query is None:
+                return None
+            options = {"yield_per": FETCH_ROWS} if stop is None else {}
+            return self.session.execute(query, execution_options=options)
 
-        stream = PageStream(open_from, made, {r.row.id: i for i, r in enumerate(self.records)})
+        stream = PageStream(open_rows, made, {r.row.id: i for i, r in enumerate(self.records)})
         self.streams.append(stream)
         return stream
 

@@ -3,10 +3,12 @@
 graphql-core completes a list's items in order, each item whole before the next. The
 records of a page (every student's notes, say) are fetched by one query ordered by the
 place of their student on the page, and read forward as the students are completed: only
-the current student's records are held, never the page's. When a document goes back to a
-student the stream has passed (a second pass over the page under an alias, a root field
-asking for a student of the page), the query is opened again from that student's place:
-one statement per pass, never one per student, and never a wrong answer."""
+the current student's records are held, never the page's. A student the stream has
+passed (a root field asking for a student of the page, a second pass over the page under
+an alias) is read on its own, with a query for that student alone; when the next student
+asked for is the one after it, the document is walking the page again and the query is
+opened from there for the rest of the page. A second pass costs two statements, a jump
+back one, and no document gets a wrong answer."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -42,22 +44,23 @@ def page_places(
 class PageStream(Generic[R]):
     def __init__(
         self,
-        open_from: Callable[[int], Result[Any] | None],
+        open_rows: Callable[[int, int | None], Result[Any] | None],
         record: Callable[[Any], tuple[str, R]],
         places: dict[str, int],
     ) -> None:
-        """`open_from(place)`: the rows of the students from `place` on, in page order
-        (None: there are none); `record`: a row's student id and record; `places`: each
-        student's place on the page."""
-        self._open_from = open_from
+        """`open_rows(start, stop)`: the rows of the students at places start..stop-1
+        (to the end of the page when stop is None), in page order (None: there are none);
+        `record`: a row's student id and record; `places`: each student's place."""
+        self._open_rows = open_rows
         self._record = record
         self._places = places
         self._result: Result[Any] | None = None
         self._rows: Iterator[Any] = iter(())
         self._ahead: tuple[str, R] | None = None
-        self._from = len(places)  # the stream holds every record of the places from here
+        self._from = len(places)  # the open stream holds every record of the places from here
         self._place = -1  # the place whose records are `_current`
         self._current: list[R] = []
+        self._alone = False  # `_current` was read on its own, off the stream
         self.opened = 0
 
     def _next(self) -> tuple[str, R] | None:
@@ -66,21 +69,31 @@ class PageStream(Generic[R]):
 
     def _open(self, place: int) -> None:
         self.close()
-        self._result = self._open_from(place)
+        self._result = self._open_rows(place, None)
         self._rows = iter(() if self._result is None else self._result)
         self.opened += 1
         self._from = place
         self._ahead = self._next()
+
+    def _alone_at(self, place: int) -> list[R]:
+        result = self._open_rows(place, place + 1)
+        self.opened += 1
+        return [] if result is None else [self._record(row)[1] for row in result]
 
     def records(self, student_id: str) -> list[R]:
         place = self._places[student_id]
         if place == self._place:
             return self._current
         check_deadline()  # no query, and no reading, once the request is out of time
+        walking = (place == 0 and self.opened == 0) or (self._alone and place == self._place + 1)
+        if place < self._from and not walking:
+            found = self._alone_at(place)
+            self._place, self._current, self._alone = place, found, True
+            return found
         try:
             if place < self._from:
                 self._open(place)
-            found: list[R] = []
+            found = []
             while self._ahead is not None:
                 ahead_id, record = self._ahead
                 ahead_place = self._places[ahead_id]
@@ -92,12 +105,12 @@ class PageStream(Generic[R]):
         except BaseException:
             self.close()  # half-read: the next request for any student opens it again
             raise
-        self._place, self._current, self._from = place, found, place + 1
+        self._place, self._current, self._from, self._alone = place, found, place + 1, False
         return found
 
     def close(self) -> None:
-        """Ends the query (before the session commits or rolls back). A student asked for
-        afterwards opens it again."""
+        """Ends the query (before the session commits or rolls back); students asked for
+        afterwards are read again."""
         if self._result is not None:
             self._result.close()
             self._result = None

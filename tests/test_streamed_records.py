@@ -139,6 +139,41 @@ def test_a_second_pass_over_a_page_costs_one_statement_per_kind_not_per_student(
     for passes in (2, 5):
         for i in range(passes):
             assert answers[passes]["students"][f"p{i}"] == answers[1]["students"]["p0"]
-    # each extra pass opens the three record queries once more (and the audit is the same)
-    assert counts[2] - counts[1] == 3
-    assert counts[5] - counts[1] == 12
+    # each extra pass reads its first student alone, then opens the rest of the page: two
+    # statements for each of the three record kinds (the audit is the same)
+    assert counts[2] - counts[1] == 6
+    assert counts[5] - counts[1] == 24
+
+
+def test_jumping_back_to_students_of_a_page_reads_each_alone(
+    service_factory: ServiceFactory, dataset: dict[str, Any]
+) -> None:
+    service = service_factory(dataset)
+    engine = service.client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    ids = [
+        n["id"]
+        for n in _nodes(
+            service.data(c.SENIOR, "{ students(first: 100) { edges { node { id } } } }")["students"]
+        )
+    ]
+    first, later = ids[0], ids[len(ids) // 2]
+    alone = _alone(service, c.SENIOR, [first, later])
+    page = f"students(first: 100) {{ edges {{ node {{ id {RECORDS} }} }} }}"
+    counts = {}
+    for jumps in (0, 6):
+        aliases = " ".join(
+            f'j{i}: student(id: "{later if i % 2 == 0 else first}") {{ id {RECORDS} }}'
+            for i in range(jumps)
+        )
+        statements.clear()
+        answer = service.data(c.SENIOR, "{ " + page + " " + aliases + " }")
+        counts[jumps] = len(statements)
+        for i in range(jumps):
+            node = answer[f"j{i}"]
+            for kind in ("notes", "consents", "disclosures"):
+                assert node[kind] == alone[node["id"]][kind]
+    # each jump reads that one student's notes, consents and disclosures: three queries
+    # (the students themselves come from the page, already in memory)
+    assert counts[6] - counts[0] == 6 * 3

@@ -119,13 +119,19 @@ def test_a_mutation_between_two_payloads_sees_the_same_records(
     assert after["student"]["riskLevel"] == "HIGH" and after["a"]["welfareFlag"] is False
 
 
-def test_a_second_pass_over_a_page_costs_one_statement_per_kind_not_per_student(
+def _statements_of(service: Service) -> list[str]:
+    """The SQL the service sends from now on, appended as it goes."""
+    statements: list[str] = []
+    engine = service.client.app.state.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    return statements
+
+
+def test_a_second_pass_over_a_page_costs_two_statements_per_kind_not_one_per_student(
     service_factory: ServiceFactory, dataset: dict[str, Any]
 ) -> None:
     service = service_factory(dataset)
-    engine = service.client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = _statements_of(service)
     page = "students(first: 100) {{ {passes} }}"
     one = f"a: edges {{ node {{ id {RECORDS} }} }}"
     answers = {}
@@ -149,9 +155,7 @@ def test_jumping_back_to_students_of_a_page_reads_each_alone(
     service_factory: ServiceFactory, dataset: dict[str, Any]
 ) -> None:
     service = service_factory(dataset)
-    engine = service.client.app.state.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = _statements_of(service)
     ids = [
         n["id"]
         for n in _nodes(

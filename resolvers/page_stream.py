@@ -7,8 +7,9 @@ the current student's records are held, never the page's. A student the stream h
 passed (a root field asking for a student of the page, a second pass over the page under
 an alias) is read on its own, with a query for that student alone; when the next student
 asked for is the one after it, the document is walking the page again and the query is
-opened from there for the rest of the page. A second pass costs two statements, a jump
-back one, and no document gets a wrong answer."""
+opened from there for the rest of the page. The first ask opens it from wherever it falls
+(a walk starts at the first student whose records the actor may see). A second pass
+costs two statements, a jump back one, and no document gets a wrong answer."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -85,7 +86,9 @@ class PageStream(Generic[R]):
         if place == self._place:
             return self._current
         check_deadline()  # no query, and no reading, once the request is out of time
-        walking = (place == 0 and self.opened == 0) or (self._alone and place == self._place + 1)
+        # the first ask (where a page's walk begins: some students may show no records),
+        # or the student after one read alone: walking the page (again)
+        walking = self.opened == 0 or (self._alone and place == self._place + 1)
         if place < self._from and not walking:
             found = self._alone_at(place)
             self._place, self._current, self._alone = place, found, True

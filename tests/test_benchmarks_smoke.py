@@ -47,4 +47,8 @@ def test_audit_cost_runs() -> None:
 def test_benchmark_quick_run(tmp_path: Path) -> None:
     figures = tmp_path / "figures.json"
     run("benchmarks/run.py", "--scale", "large", "--quick", "--no-http", "--json", str(figures))
-    assert json.loads(figures.read_text())
+    results = json.loads(figures.read_text())
+    # (c): at most 8 SQL statements for each of the four requests, constant as pages grow
+    assert {r["request"] for r in results["rows"]} == {"senior", "dos", "porter", "tutor"}
+    assert all(r["statements"] <= 8 for r in results["rows"]), results["rows"]
+    assert len({statements for _, _, statements, _, _ in results["growth"]}) == 1

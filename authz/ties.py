@@ -9,9 +9,8 @@ each real student."""
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import ColumnElement, Select, func, union
-from sqlalchemy import select as select_ids
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement, Select, func, select, union
+from sqlmodel import col
 
 from authz.facts import Caller, StudentTies
 from models.tables import DirectorOfStudies, Student, Supervision
@@ -39,15 +38,12 @@ TIE_NAMES = tuple(f.name for f in fields(TiePattern))
 
 def tie_columns(actor: Caller) -> dict[str, ColumnElement[bool]]:
     """One never-null boolean SQL expression per tie, over the `students` table."""
-    directed = select(DirectorOfStudies.student_id).where(
-        col(DirectorOfStudies.user_id) == actor.id
-    )
-    supervised = select(Supervision.student_id).where(col(Supervision.user_id) == actor.id)
+    sets = tie_sets(actor)
     return {
         "self": col(Student.crsid) == actor.username,
         "tutor": func.coalesce(Student.tutor_id == actor.id, False),
-        "director": col(Student.id).in_(directed),
-        "supervisor": col(Student.id).in_(supervised),
+        "director": col(Student.id).in_(sets["director"]),
+        "supervisor": col(Student.id).in_(sets["supervisor"]),
     }
 
 
@@ -63,16 +59,16 @@ def ties_of(
 
 
 def tie_sets(actor: Caller) -> dict[str, Select[str]]:
-    """Per tie, the ids of the students who have it: the same facts as `tie_columns`,
-    as sets the database can look up by index (a union of them is the students with any
-    of those ties)."""
+    """Per tie, the ids of the students who have it: the facts `tie_columns` tests row by
+    row, as sets the database can look up by index (a union of them is the students with
+    any of those ties)."""
     return {
-        "self": select_ids(col(Student.id)).where(col(Student.crsid) == actor.username),
-        "tutor": select_ids(col(Student.id)).where(col(Student.tutor_id) == actor.id),
-        "director": select_ids(col(DirectorOfStudies.student_id)).where(
+        "self": select(col(Student.id)).where(col(Student.crsid) == actor.username),
+        "tutor": select(col(Student.id)).where(col(Student.tutor_id) == actor.id),
+        "director": select(col(DirectorOfStudies.student_id)).where(
             col(DirectorOfStudies.user_id) == actor.id
         ),
-        "supervisor": select_ids(col(Supervision.student_id)).where(
+        "supervisor": select(col(Supervision.student_id)).where(
             col(Supervision.user_id) == actor.id
         ),
     }

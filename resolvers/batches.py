@@ -45,14 +45,14 @@ class StudentBatch:
         session: Session,
         decisions: Decisions,
         now: datetime,
-        streams: list[PageStream[Any]] | None = None,
+        streams: list[PageStream[Any]],
     ) -> None:
         self.session = session
         self.decisions = decisions
         self.now = now
         self.records: list[StudentRecord] = []
-        # every stream this batch opens, so the request can close them (context.py)
-        self.streams: list[PageStream[Any]] = [] if streams is None else streams
+        # the request's open streams (context.py), which this batch's join
+        self.streams = streams
         self._notes: PageStream[NoteRecord] | None = None
         self._consents: PageStream[ConsentRecord] | None = None
         self._disclosures: PageStream[DisclosureRecord] | None = None

@@ -102,16 +102,17 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def service_factory(database_url: str) -> Iterator[Callable[[dict[str, Any]], Service]]:
+def service_factory(database_url: str) -> Iterator[Callable[..., Service]]:
     clients: list[TestClient] = []
     engines: list[Engine] = []
 
-    def make(dataset: dict[str, Any]) -> Service:
+    def make(dataset: dict[str, Any], **overrides: Any) -> Service:
+        """A service over `dataset`; `overrides` are Settings fields (e.g. max_batch=5)."""
         engine = make_engine(database_url)
         engines.append(engine)
         create_schema(engine)
         load_dataset(engine, dataset)
-        settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET)
+        settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET, **overrides)
         client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

@@ -17,7 +17,7 @@ from typing import Any
 from tests.matrix import expected as ex
 from tests.matrix.college import WELLBEING, build_college, now_utc
 
-ServiceFactory = Callable[[dict[str, Any]], Any]
+ServiceFactory = Callable[..., Any]
 
 STUDENT_BY_ID = f"query($id: ID!) {{ student(id: $id) {{ {ex.STUDENT_SELECTION} }} }}"
 STUDENT_BY_CRSID = (
@@ -411,9 +411,11 @@ def make_world(
     service_factory: ServiceFactory,
     ds: dict[str, Any] | None = None,
     oracle: str = WELLBEING,
+    **settings: Any,
 ) -> World:
+    """`settings`: Settings fields for the service (e.g. max_batch=20)."""
     now = now_utc()
     ds = ds if ds is not None else build_college(now)
-    service = service_factory(ds)
+    service = service_factory(ds, **settings)
     ids = learn_ids(service, ds, oracle)
     return World(ds=ds, service=service, ids=ids, now=now)

@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def readyz(_: Request) -> Response:
         import anyio
 
+        stuck = endpoint.stuck()
+        if stuck is not None:
+            return JSONResponse({"status": "unready", "reason": stuck}, status_code=503)
         if await anyio.to_thread.run_sync(database_answers):
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)

@@ -9,10 +9,13 @@ bearer token (401), the rate limit of its user (429), the content type (applicat
 only: no urlencoded or multipart bodies, so no cross-site form can post a query), the
 body size (413, refused before reading past the limit), the JSON shape (a JSON array is
 a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then the document checks of
-app/limits.py (tokens, aliases, directives, repeated fields, introspection in
-production, the specification's rules, depth). Execution runs under a deadline and a page
-size cap (app/limits.ExecutionGuard); a request past its deadline answers one error and
-no data."""
+app/limits.py (tokens, fragment spreads, expanded fields, aliases, depth, directives,
+repeated fields, introspection in production, the specification's rules), each linear in
+the document, done once per distinct text (a bounded cache) and never again by
+Strawberry. Checks and execution both run in a worker thread under the concurrency
+bound and the request's deadline, which starts at arrival; a request past its deadline
+answers one error and no data. /readyz turns unready when every slot has been busy past
+the deadline (app/slots.py)."""
 
 import json
 import logging
@@ -46,6 +49,7 @@ from app.headers import graphiql_csp
 from app.json_response import ChunkedJSONResponse
 from app.ratelimit import RateLimiter
 from app.settings import Settings
+from app.slots import BusySlots
 from app.tokens import TokenRejected, verify_token
 from authz.decisions import Decisions, SharedAnswers
 from models.audit_chain import commit_with_audit
@@ -56,6 +60,7 @@ from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
 from resolvers.deadline import budget
 from resolvers.errors import ClientError
+from schema.prepared import prepared
 from schema.selection import python_name, selected_fields
 
 log = logging.getLogger("needtoknow.graphql")
@@ -126,6 +131,7 @@ class GraphQLEndpoint:
         # Requests executing at once: one database connection each (the pool has as many,
         # plus a few for health checks); the others wait their turn instead of failing.
         self.workers = anyio.CapacityLimiter(settings.max_concurrent_requests)
+        self.slots = BusySlots(settings.max_concurrent_requests)
         self.cursors = cursors
         self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
         self.limiter = limiter or RateLimiter(
@@ -204,14 +210,27 @@ class GraphQLEndpoint:
             if refusal is not None:
                 return refusal
             status, answers = await anyio.to_thread.run_sync(
-                self.execute_batch, username, body, request_id, trace, limiter=self.workers
+                self.slots.run,
+                self.execute_batch,
+                username,
+                body,
+                request_id,
+                trace,
+                limiter=self.workers,
             )
             self._note(state, trace, [e for a in answers for e in a.get("errors", [])])
             return ChunkedJSONResponse(answers, status_code=status)
         # The deadline runs from arrival: time spent waiting for a turn counts against it.
         deadline = time.monotonic() + self.settings.request_timeout_seconds
         status, answer = await anyio.to_thread.run_sync(
-            self.execute, username, body, request_id, deadline, trace, limiter=self.workers
+            self.slots.run,
+            self.execute,
+            username,
+            body,
+            request_id,
+            deadline,
+            trace,
+            limiter=self.workers,
         )
         self._note(state, trace, answer.get("errors", []))
         if status == 401:
@@ -331,9 +350,11 @@ class GraphQLEndpoint:
                 "reason": "unknown_user",
                 "message": "the token names no user of this service",
             }
-        document, refusals = self.checker.check(query)
+        document, refusals = self.checker.check(query, deadline)
         if document is None:
             return 200, {"data": None, "errors": [_refusal(e) for e in refusals]}
+        if time.monotonic() > deadline:
+            return 200, self._timed_out()
         decisions = Decisions(self.oso, caller, self.answers)
         operation = _operation(document, operation_name)
         if operation is None:
@@ -362,7 +383,10 @@ class GraphQLEndpoint:
             python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
         )
         try:
-            with budget(deadline - time.monotonic(), self.settings.max_page_size) as spent:
+            with (
+                budget(deadline - time.monotonic(), self.settings.max_page_size) as spent,
+                prepared(document),
+            ):
                 result = self.schema.execute_sync(
                     query,
                     variable_values=variables,
@@ -375,11 +399,7 @@ class GraphQLEndpoint:
         if spent.timed_out:
             # Whatever was resolved before the deadline is dropped: no partial answer.
             log.warning("request timed out", extra={"operation": kind})
-            return 200, error_body(
-                f"the request took longer than {self.settings.request_timeout_seconds:g} s "
-                "and was stopped; ask for less (fewer fields, smaller pages)",
-                limits.TIMEOUT,
-            )
+            return 200, self._timed_out()
         if any(isinstance(e.original_error, OperationalError) for e in result.errors or ()):
             # The database went away mid-request: whatever the resolvers managed is
             # dropped (a mutation's transaction was rolled back with its audit event).
@@ -395,6 +415,24 @@ class GraphQLEndpoint:
         if result.errors:
             answer["errors"] = [_client_error(e, request_id) for e in result.errors]
         return 200, answer
+
+    def _timed_out(self) -> dict[str, Any]:
+        return error_body(
+            f"the request took longer than {self.settings.request_timeout_seconds:g} s "
+            "and was stopped; ask for less (fewer fields, smaller pages)",
+            limits.TIMEOUT,
+        )
+
+    def stuck(self) -> str | None:
+        """Why the service cannot take requests now, or None: every execution slot has
+        been busy for longer than the request deadline."""
+        seconds = self.settings.request_timeout_seconds
+        if self.slots.stuck_for(seconds):
+            return (
+                f"all {self.slots.size} execution slots have been busy for more than "
+                f"{seconds:g} s (NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS)"
+            )
+        return None
 
 
 def _refusal(error: GraphQLError) -> dict[str, Any]:

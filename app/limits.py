@@ -1,17 +1,22 @@
 """Query cost limits: what a document may ask for before it runs, and how long it may run.
 
-`check_document` parses and validates in passes, cheapest and most protective first, so
-that no expensive rule ever sees a document an earlier pass would refuse:
+`DocumentChecker.check` parses and validates in passes, cheapest and most protective
+first, so that no expensive rule ever sees a document an earlier pass would refuse, and
+every pass costs time linear in the document:
 
 1. parse with a token limit (graphql-core stops reading at `max_tokens`);
-2. cost rules safe on any document: aliases (Strawberry's MaxAliasesLimiter rule),
-   directives, and one response key repeated in one selection set;
-3. in production, no schema introspection (`__schema`, `__type`; `__typename` is fine);
-4. the specification's rules, with "Did you mean ...?" suggestions hidden in production;
-5. depth (Strawberry's QueryDepthLimiter rule), which follows fragments and so needs a
-   document whose fragments are known and acyclic (pass 4 guarantees both).
+2. the expanded cost (app/doccost.py): fragment spreads, fields and aliases once every
+   fragment is expanded, depth, fragment cycles, each fragment measured once;
+3. cost rules that never follow a spread: directives, and one response key repeated in
+   one selection set (counted through inline fragments);
+4. in production, no schema introspection (`__schema`, `__type`; `__typename` is fine);
+5. the specification's rules and Strawberry's own two, with "Did you mean ...?"
+   suggestions hidden in production.
 
-Each refusal is a GraphQLError carrying `extensions.code`.
+Each refusal is a GraphQLError carrying `extensions.code`. The request's deadline is
+checked between passes. Results (documents and refusals) are kept in a bounded LRU
+cache keyed by the text: a document seen again is neither parsed nor validated again,
+and the endpoint executes the validated DocumentNode itself (schema/prepared.py).
 
 At run time, the budget (resolvers/deadline.py) is checked as each API object is built
 and as each page is loaded: past the request's deadline the request is marked timed out
@@ -19,6 +24,9 @@ and as each page is loaded: past the request's deadline the request is marked ti
 size is refused. The worker thread itself cannot be stopped: a single slow resolver or
 SQL statement runs to its end, and the deadline is checked at the next object."""
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +38,7 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
+    InlineFragmentNode,
     SelectionSetNode,
     ValidationContext,
     parse,
@@ -37,17 +46,24 @@ from graphql import (
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from app import doccost
 from app.settings import Settings
 
-TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+TOO_COMPLEX = doccost.TOO_COMPLEX
+VALIDATION_FAILED = doccost.VALIDATION_FAILED
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 TIMEOUT = "QUERY_TIMEOUT"
 MAX_VALIDATION_ERRORS = 20
+# What Strawberry's own execute_sync would validate with (it no longer validates again).
+SPECIFICATION_RULES: tuple[type[ASTValidationRule], ...] = (
+    *specified_rules,
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+)
 
 
 def _coded(errors: list[GraphQLError], code: str) -> list[GraphQLError]:
@@ -82,23 +98,33 @@ def max_directives_rule(limit: int) -> type[ASTValidationRule]:
 def max_field_repeats_rule(limit: int) -> type[ASTValidationRule]:
     class MaxFieldRepeats(ASTValidationRule):
         """One response key (a field name, or its alias) asked more than `limit` times in
-        one selection set: duplicated fields only multiply work."""
+        one selection set, inline fragments included (graphql-core merges them, and its
+        OverlappingFieldsCanBeMerged rule compares every pair): duplicated fields only
+        multiply work. Each field is counted in one set only."""
 
-        def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> None:
+        def enter_selection_set(
+            self, node: SelectionSetNode, _key: Any, parent: Any, *_: Any
+        ) -> None:
+            if isinstance(parent, InlineFragmentNode):
+                return  # counted with the selection set it belongs to
             seen: dict[str, int] = {}
-            for selection in node.selections:
-                if not isinstance(selection, FieldNode):
-                    continue
-                key = (selection.alias or selection.name).value
-                seen[key] = seen.get(key, 0) + 1
-                if seen[key] == limit + 1:
-                    self.report_error(
-                        GraphQLError(
-                            f"the field {key!r} is repeated more than {limit} times in one "
-                            "selection set",
-                            selection,
+            pending = [node]
+            while pending:
+                for selection in pending.pop().selections:
+                    if isinstance(selection, InlineFragmentNode):
+                        pending.append(selection.selection_set)
+                    if not isinstance(selection, FieldNode):
+                        continue
+                    key = (selection.alias or selection.name).value
+                    seen[key] = seen.get(key, 0) + 1
+                    if seen[key] == limit + 1:
+                        self.report_error(
+                            GraphQLError(
+                                f"the field {key!r} is repeated more than {limit} times in "
+                                "one selection set (NEEDTOKNOW_MAX_FIELD_REPEATS)",
+                                selection,
+                            )
                         )
-                    )
 
     return MaxFieldRepeats
 
@@ -110,8 +136,11 @@ class Limits:
     max_aliases: int
     max_directives: int
     max_field_repeats: int
+    max_fragment_spreads: int
+    max_expanded_fields: int
     introspection: bool
     suggestions: bool
+    cache_size: int = 0
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
@@ -121,9 +150,47 @@ class Limits:
             max_aliases=settings.max_aliases,
             max_directives=settings.max_directives,
             max_field_repeats=settings.max_field_repeats,
+            max_fragment_spreads=settings.max_fragment_spreads,
+            max_expanded_fields=settings.max_expanded_fields,
             introspection=settings.development,
             suggestions=settings.development,
+            cache_size=settings.document_cache_size,
         )
+
+
+Checked = tuple[DocumentNode | None, list[GraphQLError]]
+
+
+class DocumentCache:
+    """The last `size` check results, keyed by the document's text; thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Checked] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, query: str) -> Checked | None:
+        with self._lock:
+            found = self._entries.get(query)
+            if found is not None:
+                self._entries.move_to_end(query)
+            return found
+
+    def put(self, query: str, checked: Checked) -> None:
+        if self.size == 0:
+            return
+        with self._lock:
+            self._entries[query] = checked
+            self._entries.move_to_end(query)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _PastDeadline(Exception):
+    pass
 
 
 class DocumentChecker:
@@ -132,15 +199,38 @@ class DocumentChecker:
     def __init__(self, schema: GraphQLSchema, limits: Limits) -> None:
         self.schema = schema
         self.limits = limits
+        self.caps = doccost.Caps(
+            fragment_spreads=limits.max_fragment_spreads,
+            expanded_fields=limits.max_expanded_fields,
+            aliases=limits.max_aliases,
+            depth=limits.max_depth,
+        )
         self.cost_rules = [
-            max_aliases_rule(limits.max_aliases),
             max_directives_rule(limits.max_directives),
             max_field_repeats_rule(limits.max_field_repeats),
         ]
-        self.depth_rules = [max_depth_rule(limits.max_depth, None)]
+        self.cache = DocumentCache(limits.cache_size)
 
-    def check(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-        """The parsed document, or None and the errors that refuse it."""
+    def check(self, query: str, deadline: float | None = None) -> Checked:
+        """The parsed and validated document, or None and the errors that refuse it.
+        Past `deadline` (time.monotonic()) between passes: a QUERY_TIMEOUT refusal."""
+        cached = self.cache.get(query)
+        if cached is not None:
+            return cached
+        try:
+            checked = self._check(query, deadline)
+        except _PastDeadline:
+            message = "the request ran out of time while its document was being checked"
+            return None, _coded([GraphQLError(message)], TIMEOUT)
+        self.cache.put(query, checked)
+        return checked
+
+    def _check(self, query: str, deadline: float | None) -> Checked:
+        def in_time() -> None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise _PastDeadline
+
+        in_time()
         try:
             document = parse(query, max_tokens=self.limits.max_tokens, no_location=False)
         except GraphQLError as exc:
@@ -153,15 +243,19 @@ class DocumentChecker:
             return None, _coded([GraphQLError(f"syntax error: {exc.message}")], PARSE_FAILED)
         except RecursionError:
             return None, _coded([GraphQLError("the document nests too deeply")], TOO_COMPLEX)
+        in_time()
+        errors, code = doccost.measure(document, self.caps)
+        if errors:
+            return None, _coded(errors, code)
         passes: list[tuple[Sequence[type[ASTValidationRule]], str]] = [
             (self.cost_rules, TOO_COMPLEX)
         ]
         if not self.limits.introspection:
             introspection: list[type[ASTValidationRule]] = [NoSchemaIntrospectionCustomRule]
             passes.append((introspection, INTROSPECTION_DISABLED))
-        passes.append((specified_rules, VALIDATION_FAILED))
-        passes.append((self.depth_rules, TOO_COMPLEX))
+        passes.append((SPECIFICATION_RULES, VALIDATION_FAILED))
         for rules, code in passes:
+            in_time()
             try:
                 errors = validate(
                     self.schema,

@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     # connection; more wait for a turn (the connection pool is sized to match).
     max_concurrent_requests: int = Field(default=8, ge=1, le=100)
 
+    # --- document cost (app/doccost.py, app/limits.py) ----------------------------------
+    # Fragment spreads in one document (graphql-core compares fragments spread together
+    # pairwise), and fields once every fragment is expanded (a document written out
+    # without fragments has at most one field per token).
+    max_fragment_spreads: int = Field(default=50, ge=0)
+    max_expanded_fields: int = Field(default=2000, ge=1)
+    # Checked documents (and refusals) kept by their text: a repeat is neither parsed
+    # nor validated again. 0: no cache.
+    document_cache_size: int = Field(default=256, ge=0, le=100_000)
+
     # --- rate limiting (in-process: see app/ratelimit.py) ------------------------------
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
     rate_limit_per_user: int = Field(default=600, ge=1)  # requests per window

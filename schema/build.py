@@ -3,6 +3,7 @@ from strawberry.tools import merge_types
 
 from schema.audit_query import AuditQuery
 from schema.mutation import Mutation
+from schema.prepared import PreparedDocument
 from schema.query import Query
 from schema.serialised import SerialisingExecutor
 from schema.statistics_query import StatisticsQuery
@@ -11,5 +12,8 @@ from schema.statistics_query import StatisticsQuery
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", (Query, StatisticsQuery, AuditQuery))
     return strawberry.Schema(
-        query=query, mutation=Mutation, execution_context_class=SerialisingExecutor
+        query=query,
+        mutation=Mutation,
+        execution_context_class=SerialisingExecutor,
+        extensions=[PreparedDocument],
     )

@@ -19,15 +19,23 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
 
+from app.audit_key import keyed
 from app.factory import create_app
 from app.logs import ROOT as LOG_ROOT
 from app.logs import JsonFormatter
 from app.settings import Settings
 from app.tokens import issue_token
+from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 from models.importer import load_dataset
 
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40
+
+
+def keyed_engine(url: str) -> Engine:
+    """An engine whose audit events are keyed with the tests' audit key."""
+    return bind_audit_key(make_engine(url), TEST_AUDIT_KEY.encode())
 
 
 @dataclass
@@ -107,11 +115,13 @@ def service_factory(database_url: str) -> Iterator[Callable[[dict[str, Any]], Se
     engines: list[Engine] = []
 
     def make(dataset: dict[str, Any]) -> Service:
-        engine = make_engine(database_url)
+        settings = Settings(
+            database_url=database_url, jwt_secret=TEST_SECRET, audit_key=TEST_AUDIT_KEY
+        )
+        engine = keyed(make_engine(database_url), settings)
         engines.append(engine)
         create_schema(engine)
         load_dataset(engine, dataset)
-        settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET)
         client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

@@ -70,8 +70,12 @@ def _db(settings: Settings, action: str) -> int:
 
 
 def _load(settings: Settings, path: str, operator: str | None) -> int:
+    from app.audit_key import audit_key
+    from models.audit_chain import bind_audit_key
     from models.db import create_schema, make_engine
     from models.importer import DatasetError, load_dataset
+
+    key = audit_key(settings)
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -81,7 +85,7 @@ def _load(settings: Settings, path: str, operator: str | None) -> int:
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"{path} is not valid JSON: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
+    engine = bind_audit_key(make_engine(settings.database_url), key)
     create_schema(engine)
     try:
         summary = load_dataset(engine, data, operator=operator)
@@ -232,7 +236,18 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--minutes", type=int, default=60)
     audit = commands.add_parser("audit", help="check or export the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser("verify", help="walk the hash chain; non-zero at the first break")
+    verify = audit_commands.add_parser(
+        "verify", help="check the keyed chain and every record; non-zero at the first break"
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        default=None,
+        help="a checkpoint printed by `audit checkpoint`: prove nothing up to it changed",
+    )
+    audit_commands.add_parser(
+        "checkpoint", help="print the chain's head signed with the audit key (one JSON line)"
+    )
     export = audit_commands.add_parser("export", help="the trail for the data protection officer")
     export.add_argument("--since", type=_moment, default=None, help="ISO 8601 time or date")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
@@ -275,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app import audit_cli
 
             if args.audit_command == "verify":
-                return audit_cli.audit_verify(settings)
+                return audit_cli.audit_verify(settings, args.checkpoint)
+            if args.audit_command == "checkpoint":
+                return audit_cli.audit_checkpoint_command(settings)
             return audit_cli.audit_export(settings, args.since, args.format)
         if args.command == "policy":
             from app import audit_cli

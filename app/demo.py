@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
+from app.audit_key import keyed
 from app.settings import Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
@@ -145,7 +146,7 @@ def demo_dataset(now: datetime) -> dict[str, Any]:
 
 def prepare_demo(settings: Settings, host: str, port: int) -> list[str]:
     """Loads the demo college into an empty database; returns the lines to print."""
-    engine = make_engine(settings.database_url)
+    engine = keyed(make_engine(settings.database_url), settings)
     create_schema(engine)
     with Session(engine) as session:
         empty = session.exec(select(User).limit(1)).first() is None

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.audit_key import keyed
 from app.graphql_http import GraphQLEndpoint
 from app.headers import EdgeMiddleware
 from app.logs import adopt_server_loggers, configure_logging
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.check()
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, connections=settings.max_concurrent_requests)
+    keyed(engine, settings)  # events are HMAC-chained under the audit key
     schema = build_schema()
     # The run-time half of the cost limits (deadline, page size): app/limits.py.
     cursors = CursorSigner(cursor_key(settings))

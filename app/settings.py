@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []  # comma-separated; none: CORS closed
     hsts_seconds: int = Field(default=63_072_000, ge=0)  # sent on HTTPS requests only
 
+    # --- audit trail ---------------------------------------------------------------------
+    # Keys the audit chain, its checkpoints and the digests of written records (HMAC-SHA256);
+    # kept outside the database. Unset: derived from the JWT secret (development mode: a
+    # fixed, published key); see app/audit_key.py.
+    audit_key: SecretStr | None = None
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
@@ -88,6 +94,8 @@ class Settings(BaseSettings):
             )
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ConfigurationError("NEEDTOKNOW_JWT_SECRET must be at least 32 characters")
+        if self.audit_key is not None and len(self.audit_key.get_secret_value()) < 32:
+            raise ConfigurationError("NEEDTOKNOW_AUDIT_KEY must be at least 32 characters")
         for origin in self.cors_origins:
             if origin == "*" or not origin.startswith(("https://", "http://")):
                 raise ConfigurationError(

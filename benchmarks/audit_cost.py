@@ -14,6 +14,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 import app.graphql_http as endpoint
+from app.audit_key import keyed
 from app.factory import create_app
 from app.settings import Settings
 from app.tokens import issue_token
@@ -30,11 +31,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        engine = make_engine(url)
+        settings = Settings(database_url=url, jwt_secret="b" * 40, rate_limit_per_user=10**6)
+        engine = keyed(make_engine(url), settings)
         create_schema(engine)
         load_dataset(engine, college(args.students))
         engine.dispose()
-        settings = Settings(database_url=url, jwt_secret="b" * 40, rate_limit_per_user=10**6)
         with TestClient(create_app(settings)) as client:
             headers = {"Authorization": f"Bearer {issue_token(settings, 'st100')}"}
             body = {"query": QUERY, "variables": {"first": 100}}

@@ -28,11 +28,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 from models.enums import NoteCategory
 from models.importer import load_dataset
 from models.migrate import MigrationError
 
+BENCH_AUDIT_KEY = b"needtoknow benchmark audit key, not a secret"
 GENERATOR_VERSION = 1  # bump when the generated data changes, so old cache files are not used
 
 
@@ -361,7 +363,8 @@ def database(scale_name: str, seed: int = 1, rebuild: bool = False, quiet: bool 
     people, chunks = generate(scale, seed)
     partial = path.with_suffix(f".partial-{os.getpid()}")
     partial.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{partial}")
+    # A benchmark's own audit key: the cache's chain is not verified, only appended to.
+    engine = bind_audit_key(make_engine(f"sqlite:///{partial}"), BENCH_AUDIT_KEY)
     create_schema(engine)
     load_dataset(engine, {k: people[k] for k in ("users", "students", "dutyShifts")})
     load_dataset(engine, {k: people[k] for k in ("consents", "disclosures")})

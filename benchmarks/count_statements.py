@@ -15,6 +15,7 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 
 import app.graphql_http as endpoint_module
+from app.audit_key import keyed
 from app.factory import create_app
 from app.settings import Settings
 from app.tokens import issue_token
@@ -99,11 +100,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        engine = make_engine(url)
+        settings = Settings(database_url=url, jwt_secret="b" * 40, rate_limit_per_user=10**6)
+        engine = keyed(make_engine(url), settings)
         create_schema(engine)
         load_dataset(engine, college(args.students))
         engine.dispose()
-        settings = Settings(database_url=url, jwt_secret="b" * 40, rate_limit_per_user=10**6)
         app = create_app(settings)
         statements: list[str] = []
         event.listen(

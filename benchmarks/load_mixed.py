@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from app.audit_key import keyed  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.tokens import issue_token  # noqa: E402
 from models.audit_chain import verify  # noqa: E402
@@ -244,7 +245,7 @@ def service(
 ) -> Iterator[tuple[Server, Engine]]:
     """The college loaded through the import path into a migrated database, and a
     server over it."""
-    engine = make_engine(database_url)
+    engine = keyed(make_engine(database_url), Settings(jwt_secret=SECRET))
     try:
         create_schema(engine)
         load_dataset(engine, the_college.dataset())

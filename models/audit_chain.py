@@ -1,15 +1,26 @@
 """The audit trail's hash chain: appending events and verifying the chain.
 
-Each event's hash is SHA-256 over its canonical content and the previous event's hash,
-so any edit, deletion, insertion or reordering made directly in the database breaks
-the chain at that point. Appends are serialised: on PostgreSQL by a transaction-scoped
-advisory lock (across processes and hosts), on SQLite by a process lock (SQLite serves
-one process); the `seq` primary key makes a fork impossible either way.
+Each event's hash is an HMAC-SHA256, under the audit key, of its canonical content and
+the previous event's hash, so any edit, deletion, insertion or reordering made directly
+in the database breaks the chain at that point, and whoever can write to the database but
+does not hold the key cannot recompute it. The key is kept outside the database
+(NEEDTOKNOW_AUDIT_KEY) and bound to the engine by whoever makes it (`bind_audit_key`);
+an engine without a key writes no event at all. Events written before the chain was
+keyed (revision 0004; plain SHA-256) no longer verify: the chain starts afresh.
 
-Truncating the newest events cannot be detected from the table alone: `verify` reports
-the head (seq and hash) so an operator can record it elsewhere and compare later."""
+Each event also carries `records`: a keyed digest of every record its transaction wrote
+(models.audit_records), so that a record changed behind the service's back is found too.
+
+Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock (across
+processes and hosts), on SQLite by a process lock (SQLite serves one process); the `seq`
+primary key makes a fork impossible either way.
+
+Truncating the newest events cannot be detected from the table alone: a signed
+checkpoint (models.audit_checkpoint), kept outside the database, names an event and its
+hash, and proves that nothing up to it was changed or removed."""
 
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -17,16 +28,50 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import insert, text
+from sqlalchemy import Engine, insert, text
 from sqlmodel import Session, col, select
 
+from models.audit_records import take_written, written_entries
 from models.ids import new_id
 from models.tables import AuditEvent
 
 GENESIS = "0" * 64
+KEY_MINIMUM = 32  # bytes of the audit key
 _SQLITE_APPEND = threading.Lock()
 _ADVISORY_KEY = 0x6E746B61  # "ntka"
+_KEYS: "WeakKeyDictionary[Engine, bytes]" = WeakKeyDictionary()
+
+
+class AuditKeyError(RuntimeError):
+    pass
+
+
+def bind_audit_key(engine: Engine, key: bytes) -> Engine:
+    """Every event written through `engine` is keyed with `key`."""
+    if len(key) < KEY_MINIMUM:
+        raise AuditKeyError(f"the audit key must be at least {KEY_MINIMUM} bytes long")
+    _KEYS[engine] = key
+    return engine
+
+
+def key_of(session: Session) -> bytes:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    key = _KEYS.get(engine) if isinstance(engine, Engine) else None
+    if key is None:
+        raise AuditKeyError("no audit key is bound to this database engine: nothing written")
+    return key
+
+
+def api_field_name(name: str) -> str:
+    """A field as the API names it (welfare_flag -> welfareFlag); references such as
+    `note:<id>` or `refused:BAD_USER_INPUT` are kept as they are."""
+    if ":" in name or "_" not in name:
+        return name
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 @dataclass(frozen=True)
@@ -60,8 +105,9 @@ CHAINED = (
     "sealed_fields",
     "decision",
     "prev_hash",
+    "records",
 )
-LISTS = frozenset({"actor_roles", "relationships", "field_names", "sealed_fields"})
+LISTS = frozenset({"actor_roles", "relationships", "field_names", "sealed_fields", "records"})
 
 
 def _canonical(value: Callable[[str], Any]) -> dict[str, object]:
@@ -77,20 +123,35 @@ def content_of(event: AuditEvent) -> dict[str, object]:
     return _canonical(lambda name: getattr(event, name))
 
 
-def digest_of(content: dict[str, object]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _json(content: dict[str, object]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
 
 
-def hash_of(event: AuditEvent) -> str:
-    return digest_of(content_of(event))
+def digest_of(key: bytes, content: dict[str, object]) -> str:
+    return hmac.new(key, b"event\x1f" + _json(content), hashlib.sha256).hexdigest()
+
+
+def hash_of(event: AuditEvent, key: bytes) -> str:
+    return digest_of(key, content_of(event))
+
+
+def _unkeyed_hash(event: AuditEvent) -> str:
+    """The hash as events were chained before revision 0004 (plain SHA-256, no records)."""
+    content = content_of(event)
+    content.pop("records")
+    return hashlib.sha256(_json(content)).hexdigest()
 
 
 def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
     """Appends `drafts` to the chain and commits them together with whatever else the
     session holds: the change and its record land in one transaction, or neither does.
     `drafts` may be a generator: it is read once, lazily. The events are plain rows
-    written by one INSERT (an executemany), not ORM objects."""
+    written by one INSERT (an executemany), not ORM objects.
+
+    Each record the session wrote (models.audit_records) is named, with its keyed digest,
+    on the event about its student, else on the last event; a write with no event at all
+    is refused."""
+    key = key_of(session)
     sqlite = session.get_bind().dialect.name == "sqlite"
     lock = _SQLITE_APPEND if sqlite else None
     if lock is not None:
@@ -98,6 +159,8 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
     try:
         if not sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+        session.flush()
+        entries = written_entries(session, key, take_written(session))
         head = session.exec(
             select(AuditEvent.seq, AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
         ).first()
@@ -116,14 +179,21 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
                 "action": draft.action,
                 "operation_name": draft.operation_name,
                 "student_id": draft.student_id,
-                "field_names": list(draft.field_names),
-                "sealed_fields": list(draft.sealed_fields),
+                "field_names": [api_field_name(n) for n in draft.field_names],
+                "sealed_fields": [api_field_name(n) for n in draft.sealed_fields],
                 "decision": draft.decision,
                 "nonce": secrets.token_hex(16),
-                "prev_hash": previous,
+                "prev_hash": None,
+                "records": entries.pop(draft.student_id, []) if entries else [],
             }
-            row["hash"] = previous = digest_of(_canonical(row.__getitem__))
             rows.append(row)
+        if entries:
+            if not rows:
+                raise AuditKeyError("records were written without an audit event: refused")
+            rows[-1]["records"] += [entry for group in entries.values() for entry in group]
+        for row in rows:
+            row["prev_hash"] = previous
+            row["hash"] = previous = digest_of(key, _canonical(row.__getitem__))
         if rows:
             session.execute(insert(AuditEvent), rows)
         session.commit()
@@ -142,7 +212,7 @@ class ChainBreak:
     problem: str
 
 
-def verify(events: Iterable[AuditEvent]) -> Iterator[ChainBreak]:
+def verify(events: Iterable[AuditEvent], key: bytes) -> Iterator[ChainBreak]:
     """Every place the chain is broken, in order (events must come in `seq` order)."""
     previous, expected_seq = GENESIS, 1
     for event in events:
@@ -150,6 +220,12 @@ def verify(events: Iterable[AuditEvent]) -> Iterator[ChainBreak]:
             yield ChainBreak(event.seq, event.id, f"expected event #{expected_seq} here")
         if event.prev_hash != previous:
             yield ChainBreak(event.seq, event.id, "does not link to the event before it")
-        if hash_of(event) != event.hash:
-            yield ChainBreak(event.seq, event.id, "its content does not match its hash")
+        if not hmac.compare_digest(hash_of(event, key), event.hash):
+            problem = "its content does not match its hash under the audit key"
+            if _unkeyed_hash(event) == event.hash:
+                problem += (
+                    " (its hash is unkeyed SHA-256: written before the chain was keyed,"
+                    " revision 0004, or forged by someone without the key)"
+                )
+            yield ChainBreak(event.seq, event.id, problem)
         previous, expected_seq = event.hash, event.seq + 1

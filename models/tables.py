@@ -139,7 +139,8 @@ class Concern(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     """One link of the append-only audit chain. `seq` orders the chain (its primary key
-    makes a fork impossible); `hash` covers every other column and the previous hash."""
+    makes a fork impossible); `hash` (keyed) covers every other column and the previous
+    hash."""
 
     __tablename__ = "audit_events"
 
@@ -164,3 +165,6 @@ class AuditEvent(SQLModel, table=True):
     nonce: str = Field(default="", max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # What the event's transaction wrote: `kind:id:digest` (an HMAC of the row under the
+    # audit key, never its content) or `kind:id:erased`; never shown through the API.
+    records: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

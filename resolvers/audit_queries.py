@@ -3,10 +3,11 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, cast, func
+from sqlalchemy import ColumnElement, String, cast, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from models.audit_chain import api_field_name
 from models.tables import AuditEvent, User
 from resolvers.batches import staff
 from resolvers.context import RequestContext
@@ -41,22 +42,43 @@ class AuditEventRecord:
     field_names: list[str]
 
 
-def _through_wellbeing() -> ColumnElement[bool]:
-    """Events of reads and acts done through the WELLBEING relationship. (The JSON list
-    is matched as text: the same on SQLite and PostgreSQL, and no JSON operators.)"""
-    return cast(col(AuditEvent.relationships), String).like('%"WELLBEING"%')
+def _lists(column: object, value: str) -> ColumnElement[bool]:
+    """Whether a JSON list column holds `value`. (Matched as text: the same on SQLite and
+    PostgreSQL, and no JSON operators.)"""
+    return cast(col(column), String).like(f'%"{value}"%')
+
+
+def hidden_from_senior() -> ColumnElement[bool]:
+    """THE rule for what the Senior Tutors may not see of the trail, in `auditEvents` and
+    in a student's `accessLog` alike. The Wellbeing Team keeps team confidentiality: "not
+    even the Senior Tutor reads it" (ACCESS.md), and what it did, when, to whom, or that it
+    tried, would let a reader match it to a student's Wellbeing notes. So an event is
+    hidden when it was
+    - done by a member of the Wellbeing Team (whatever relationship it used; refusals
+      before the student is looked up and refused root fields included, and raiseConcern);
+    - done through the WELLBEING relationship;
+    - about Wellbeing-tier records (it names any in `sealed_fields`);
+    - an import: a load writes one event per student it changed, so even without their
+      student or records, their number would hint at changes the reader cannot see.
+    The data protection officer's export has everything."""
+    return or_(
+        col(AuditEvent.action) == IMPORT,
+        _lists(AuditEvent.actor_roles, "WELLBEING"),
+        _lists(AuditEvent.relationships, "WELLBEING"),
+        cast(col(AuditEvent.sealed_fields), String).like('%"%'),
+    )
+
+
+def api_names(names: list[str], show_notes: bool = False) -> list[str]:
+    """Field names as the API names them; note ids only where `show_notes`."""
+    return [api_field_name(n) for n in names if show_notes or not n.startswith("note:")]
 
 
 def senior_view(event: AuditEvent) -> AuditEventRecord:
-    """What `auditEvents` shows of an event. The Senior Tutors may not learn that a
-    Wellbeing-tier note exists, so note ids are never shown, events done through the
-    WELLBEING relationship are not listed at all (`audit_page`), and an import event,
-    which may have brought Wellbeing notes, shows neither its student nor its records.
-    The data protection officer's export has everything."""
-    if event.action == IMPORT:
-        return AuditEventRecord(event, None, None, [])
-    names = [n for n in event.field_names if not n.startswith("note:")]
-    return AuditEventRecord(event, None, event.student_id, names)
+    """What `auditEvents` shows of an event it lists (`hidden_from_senior` decides which):
+    never note ids (a Senior Tutor may read team-tier notes, but the id list of a read
+    would still count them)."""
+    return AuditEventRecord(event, None, event.student_id, api_names(event.field_names))
 
 
 @dataclass
@@ -83,13 +105,9 @@ def audit_page(
     after: str | None,
 ) -> AuditPage:
     check_page_size(first, MAX_PAGE)
-    # The Wellbeing Team's own trail stays inside the team (and the export): what it read
-    # or wrote, and when, would let a reader match it to a student's Wellbeing notes.
-    where: list[ColumnElement[bool]] = [~_through_wellbeing()]
+    where: list[ColumnElement[bool]] = [~hidden_from_senior()]
     if student_id is not None:
-        # over the redacted view: events that do not name their student do not match
         where.append(col(AuditEvent.student_id) == student_id)
-        where.append(col(AuditEvent.action) != IMPORT)
     if actor_username is not None:
         where.append(col(AuditEvent.actor_username) == actor_username)
     actor = aliased(User)
@@ -149,17 +167,17 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
         .order_by(col(AuditEvent.seq).desc())
         .limit(ACCESS_LOG_LENGTH)
     )
+    if "SELF" not in student.standing.relationships:
+        # The Senior Tutors see what `auditEvents` would show them; the student may know
+        # when the Wellbeing Team read their record (below).
+        query = query.where(~hidden_from_senior())
     show_notes = "notes" in student.fields
     entries = []
     for event, username, display_name in ctx.session.exec(query):
         if event.relationships == ["SELF"]:
             continue
-        if "WELLBEING" in event.relationships and "SELF" not in student.standing.relationships:
-            # the student may know when the Wellbeing Team read their record; the Senior
-            # Tutor may not (it could be matched to their Wellbeing notes)
-            continue
         role = _role(list(event.relationships), list(event.actor_roles))
-        names = [n for n in event.field_names if show_notes or not n.startswith("note:")]
+        names = api_names(event.field_names, show_notes)
         if role == "WELLBEING" and not ctx.access_log_shows_wellbeing:
             names = []
         if not names and not show_notes and role != "WELLBEING":

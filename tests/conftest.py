@@ -10,6 +10,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,23 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
 
+from app.audit_key import keyed
 from app.factory import create_app
 from app.logs import ROOT as LOG_ROOT
 from app.logs import JsonFormatter
 from app.settings import Settings
 from app.tokens import issue_token
+from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 from models.importer import load_dataset
 
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40
+
+
+def keyed_engine(url: str) -> Engine:
+    """An engine whose audit events are keyed with the tests' audit key."""
+    return bind_audit_key(make_engine(url), TEST_AUDIT_KEY.encode())
 
 
 @dataclass
@@ -83,11 +92,17 @@ def _postgres_schema_url(base: str, schema: str) -> str:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test: a SQLite file, or, when
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(folder: Path, name: str = "test") -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in `folder`, or, when
     NEEDTOKNOW_TEST_DATABASE_URL names a PostgreSQL server, a schema of its own there."""
     base = os.environ.get("NEEDTOKNOW_TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{folder / f'{name}.db'}"
         return
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(base)
@@ -101,29 +116,37 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def start_service(database_url: str, dataset: dict[str, Any], **overrides: Any) -> Service:
+    """A service over `database_url` with `dataset` loaded; end it with `stop_service`."""
+    settings = Settings(
+        database_url=database_url, jwt_secret=TEST_SECRET, audit_key=TEST_AUDIT_KEY, **overrides
+    )
+    engine = keyed(make_engine(database_url), settings)
+    create_schema(engine)
+    load_dataset(engine, dataset)
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    client.__enter__()
+    return Service(client=client, settings=settings, engine=engine)
+
+
+def stop_service(service: Service) -> None:
+    service.client.__exit__(None, None, None)
+    _SESSION_SECRETS.update(_secrets_in(service.engine))
+    service.engine.dispose()
+
+
 @pytest.fixture
 def service_factory(database_url: str) -> Iterator[Callable[..., Service]]:
-    clients: list[TestClient] = []
-    engines: list[Engine] = []
+    services: list[Service] = []
 
     def make(dataset: dict[str, Any], **overrides: Any) -> Service:
         """A service over `dataset`; `overrides` are Settings fields (e.g. max_batch=5)."""
-        engine = make_engine(database_url)
-        engines.append(engine)
-        create_schema(engine)
-        load_dataset(engine, dataset)
-        settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET, **overrides)
-        client = TestClient(create_app(settings), raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return Service(client=client, settings=settings, engine=engine)
+        services.append(start_service(database_url, dataset, **overrides))
+        return services[-1]
 
     yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-    for engine in engines:
-        _SESSION_SECRETS.update(_secrets_in(engine))
-        engine.dispose()
+    for service in services:
+        stop_service(service)
 
 
 # ---- the logs of the whole test session hold no secret (issue 7) --------------------------

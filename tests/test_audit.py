@@ -14,7 +14,7 @@ import resolvers.audit
 import resolvers.mutations
 from app.cli import main
 from models.tables import AuditEvent, Student
-from tests.conftest import Service
+from tests.conftest import TEST_AUDIT_KEY, Service
 
 NOW = datetime.now(UTC)
 
@@ -117,7 +117,7 @@ def test_one_read_event_per_student_and_request_not_per_cell(service: Service) -
         assert event.decision == "ALLOWED"
         assert event.operation_name == "Page"
         assert event.actor_username == "st100"
-        assert event.field_names == ["room", "welfare_flag"]
+        assert event.field_names == ["room", "welfareFlag"]
     relationships = {e.student_id: e.relationships for e in found}
     assert relationships[student_id(service, "ab123")] == ["SENIOR"]
     assert relationships[student_id(service, "cd456")] == ["SENIOR", "TUTOR"]  # st100 tutors C. Dee
@@ -137,7 +137,7 @@ def test_fragments_and_nested_paths_are_recorded(service: Service) -> None:
                fragment F on Student { name notes { student { lodgeAlert } } }"""
     service.data("jt101", query)
     (event,) = events(service)  # the tutor sees one student
-    assert "lodge_alert" in event.field_names and "notes" in event.field_names
+    assert "lodgeAlert" in event.field_names and "notes" in event.field_names
 
 
 def test_a_mutation_and_its_event_share_one_transaction(service: Service) -> None:
@@ -146,7 +146,7 @@ def test_a_mutation_and_its_event_share_one_transaction(service: Service) -> Non
     service.data("jt101", query, {"id": sid})
     (event,) = events(service)
     assert (event.action, event.decision, event.student_id) == ("setWelfareFlag", "ALLOWED", sid)
-    assert event.field_names == ["welfare_flag"]
+    assert event.field_names == ["welfareFlag"]
     assert event.operation_name == "Flag"
 
 
@@ -240,6 +240,7 @@ def _verify(
     service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
     monkeypatch.setenv("NEEDTOKNOW_DATABASE_URL", service.settings.database_url)
+    monkeypatch.setenv("NEEDTOKNOW_AUDIT_KEY", TEST_AUDIT_KEY)
     code = main(["audit", "verify"])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
@@ -257,8 +258,9 @@ TAMPERING = {
     "reorder": "(three updates swapping seq 3 and 4, below)",
     "insert": (
         "INSERT INTO audit_events (seq, id, at, actor_roles, relationships, action, field_names,"
-        " sealed_fields, decision, nonce, prev_hash, hash) SELECT 99, 'forged', at, actor_roles,"
-        " relationships, action, field_names, sealed_fields, decision, nonce, hash, hash"
+        " sealed_fields, decision, nonce, prev_hash, hash, records) SELECT 99, 'forged', at,"
+        " actor_roles, relationships, action, field_names, sealed_fields, decision, nonce, hash,"
+        " hash, records"
         " FROM audit_events WHERE seq = 5"
     ),
 }
@@ -335,7 +337,7 @@ def test_event_hashes_cannot_be_recomputed_from_what_the_api_shows(service: Serv
     (event,) = events(service)
     assert len(event.nonce) == 32
     blank = event.model_copy(update={"nonce": ""})
-    assert models.audit_chain.hash_of(blank) != event.hash
+    assert models.audit_chain.hash_of(blank, TEST_AUDIT_KEY.encode()) != event.hash
 
 
 def test_writing_a_note_is_not_a_read_in_the_students_access_log(service: Service) -> None:

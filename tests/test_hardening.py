@@ -18,12 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 
 import resolvers.students
+from app.audit_key import keyed
 from app.factory import create_app
 from app.settings import ConfigurationError, Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
 from models.importer import load_dataset
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 from tests.matrix import college as c
 
 
@@ -60,12 +61,12 @@ def build_app(
     **overrides: Any,
 ) -> tuple[App, Callable[[], None]]:
     """A service over `dataset` with Settings overridden (limits lowered, modes switched)."""
-    engine = make_engine(database_url)
+    settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET, **overrides)
+    engine = keyed(make_engine(database_url), settings)
     create_schema(engine)
     if dataset is not None:
         load_dataset(engine, dataset)
     engine.dispose()
-    settings = Settings(database_url=database_url, jwt_secret=TEST_SECRET, **overrides)
     client = TestClient(create_app(settings), raise_server_exceptions=False, base_url=base_url)
     client.__enter__()
 
@@ -513,11 +514,12 @@ def test_a_public_key_is_never_an_hmac_secret(database_url: str) -> None:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    engine = make_engine(database_url)
+    # only a public key for tokens: the audit key must be set (nothing to derive it from)
+    settings = Settings(database_url=database_url, jwt_public_key=public, audit_key=TEST_AUDIT_KEY)
+    engine = keyed(make_engine(database_url), settings)
     create_schema(engine)
     load_dataset(engine, {"users": [{"username": c.TUTOR, "displayName": "T", "roles": ["TUTOR"]}]})
     engine.dispose()
-    settings = Settings(database_url=database_url, jwt_public_key=public)
     with TestClient(create_app(settings)) as client:
         good = jwt.encode(_claims(), private, algorithm="RS256")
         ok = client.post(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from models.audit_chain import verify
-from models.db import create_schema, make_engine
+from models.db import create_schema
 from models.ids import import_key, natural_id, new_id
 from models.importer import DatasetError, ImportSummary, KindCounts, load_dataset
 from models.tables import (
@@ -32,6 +32,7 @@ from models.tables import (
     Supervision,
     User,
 )
+from tests.conftest import TEST_AUDIT_KEY, keyed_engine
 
 Data = dict[str, Any]
 
@@ -210,7 +211,7 @@ class Db:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Db]:
     path = tmp_path / "test.db"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = keyed_engine(f"sqlite:///{path}")
     create_schema(engine)
     yield Db(engine, path)
     engine.dispose()
@@ -1229,7 +1230,7 @@ def test_ids_are_random_but_stable_across_reloads(db: Db, tmp_path: Path) -> Non
 
     # The same file in another database: the same users and students, other ids for the
     # rest (they say nothing about the records' contents).
-    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    other = keyed_engine(f"sqlite:///{tmp_path / 'other.db'}")
     try:
         create_schema(other)
         load_dataset(other, dataset())
@@ -1410,7 +1411,7 @@ def test_a_load_is_recorded_in_the_audit_chain(db: Db) -> None:
     load_dataset(db.engine, dataset(), operator="st001")
 
     events = audit_events(db.engine)
-    assert list(verify(events)) == []
+    assert list(verify(events, TEST_AUDIT_KEY.encode())) == []
     for event in events:
         assert (event.action, event.decision) == ("import", "ALLOWED")
         assert (event.actor_id, event.actor_username) == (natural_id("user", "st001"), "st001")
@@ -1444,7 +1445,7 @@ def test_a_load_is_recorded_in_the_audit_chain(db: Db) -> None:
         assert cd.sealed_fields == [f"note:{wellbeing_note}"]
         assert not any(wellbeing_note in name for name in cd.field_names)
     others = by_student[None]
-    assert (others.field_names, others.sealed_fields) == (["users", "duty_shifts"], [])
+    assert (others.field_names, others.sealed_fields) == (["users", "dutyShifts"], [])
 
 
 def test_a_load_without_an_operator_names_no_actor(db: Db) -> None:
@@ -1475,19 +1476,19 @@ def test_later_changes_are_recorded_per_student(db: Db) -> None:
     busy["consents"][0]["revokedAt"] = REVOKED
     load_dataset(db.engine, busy)
     later = audit_events(db.engine)[first + 1 :]
-    assert list(verify(audit_events(db.engine))) == []
+    assert list(verify(audit_events(db.engine), TEST_AUDIT_KEY.encode())) == []
     by_student = {event.student_id: event.field_names for event in later}
     assert by_student[sid("ab123")] == ["student", f"consent:{c1_id(db.engine)}"]
     assert by_student[sid("ef789")][0] == "student"
     assert by_student[sid("ef789")][1].startswith("note:")
-    assert by_student[None] == ["users", "duty_shifts"]
+    assert by_student[None] == ["users", "dutyShifts"]
     assert sid("cd456") not in by_student
 
 
 def test_a_failed_audit_write_rolls_the_load_back(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
     import models.audit_chain
 
-    def broken(_content: dict[str, object]) -> str:
+    def broken(_key: bytes, _content: dict[str, object]) -> str:
         raise RuntimeError("hash unavailable")
 
     before = db.path.read_bytes()

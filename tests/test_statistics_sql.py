@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from models.db import create_schema, make_engine
+from models.db import create_schema
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.tables import Consent, Disclosure, Note, Student, User
 from resolvers.disclosure_control import Window, month_label, next_month_start, snap_window
@@ -31,6 +31,7 @@ from resolvers.statistics import (
     RawFigure,
     aggregate,
 )
+from tests.conftest import keyed_engine
 
 NOW = datetime(2026, 7, 15, 12, 30, tzinfo=UTC)
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -124,7 +125,7 @@ def generate(engine: Engine, seed: int = 5) -> College:
 @pytest.fixture(scope="module")
 def college(tmp_path_factory: pytest.TempPathFactory) -> Iterator[College]:
     path: Path = tmp_path_factory.mktemp("stats") / "college.db"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = keyed_engine(f"sqlite:///{path}")
     create_schema(engine)
     yield generate(engine)
     engine.dispose()

@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 from authz.decisions import Decisions
 from authz.engine import build_oso
 from authz.facts import Caller, StudentTies
-from models.db import create_schema, make_engine
+from models.db import create_schema
 from models.tables import DirectorOfStudies, Student, Supervision, User
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
 from resolvers.students import StudentFilterSpec, student_page
+from tests.conftest import keyed_engine
 
 OSO = build_oso()
 USERS = ["u0", "u1", "u2"]
@@ -53,7 +54,7 @@ STUDENT = st.fixed_dictionaries(
 def test_sql_ties_match_the_policy(
     students: list[dict[str, object]], caller_name: str, roles: set[str], on_duty: bool
 ) -> None:
-    engine = make_engine("sqlite://")
+    engine = keyed_engine("sqlite://")
     create_schema(engine)
     with Session(engine) as session:
         for name in USERS:

@@ -200,10 +200,14 @@ Checked = tuple[DocumentNode | None, list[GraphQLError]]
 
 
 class DocumentCache:
-    """The last `size` check results, keyed by the document's text; thread-safe."""
+    """The last `size` check results, keyed by the document's text, at most `text_bytes`
+    of text in all (a parsed document keeps its tokens for error locations: up to 200
+    times its text in memory, about 1 MB for 2,000 tokens); thread-safe."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, text_bytes: int = 256 * 1024) -> None:
         self.size = size
+        self.text_bytes = text_bytes
+        self._held = 0
         self._entries: OrderedDict[str, Checked] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -215,13 +219,16 @@ class DocumentCache:
             return found
 
     def put(self, query: str, checked: Checked) -> None:
-        if self.size == 0:
+        if self.size == 0 or len(query) > self.text_bytes:
             return
         with self._lock:
+            if query not in self._entries:
+                self._held += len(query)
             self._entries[query] = checked
             self._entries.move_to_end(query)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.size or self._held > self.text_bytes:
+                evicted, _ = self._entries.popitem(last=False)
+                self._held -= len(evicted)
 
     def __len__(self) -> int:
         return len(self._entries)

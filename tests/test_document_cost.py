@@ -255,6 +255,10 @@ def test_the_cache_is_bounded(app_factory: AppFactory) -> None:
     assert len(cache) == 2
     assert cache.get("{ me { username } n4: __typename }") is not None
     assert cache.get("{ me { username } n0: __typename }") is None
+    small = app.limits.DocumentCache(100, text_bytes=100)
+    for i in range(5):
+        small.put("x" * 30 + str(i), (None, []))
+    assert len(small) == 3  # bounded by the text it holds as well
 
 
 def test_checking_runs_under_the_request_deadline(

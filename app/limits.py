@@ -7,8 +7,8 @@ every pass costs time linear in the document:
 1. parse with a token limit (graphql-core stops reading at `max_tokens`);
 2. the expanded cost (app/doccost.py): fragment spreads, fields and aliases once every
    fragment is expanded, depth, fragment cycles, each fragment measured once;
-3. cost rules that never follow a spread: directives, and one response key repeated in
-   one selection set (counted through inline fragments);
+3. cost rules: directives, and one response key repeated in one selection set (counted
+   through inline fragments and the fragments spread there, each fragment once);
 4. in production, no schema introspection (`__schema`, `__type`; `__typename` is fine);
 5. the specification's rules and Strawberry's own two, with "Did you mean ...?"
    suggestions hidden in production.
@@ -36,6 +36,7 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
@@ -95,36 +96,73 @@ def max_directives_rule(limit: int) -> type[ASTValidationRule]:
     return MaxDirectives
 
 
+def _top_level(selection_set: SelectionSetNode) -> tuple[list[str], list[str]]:
+    """The response keys of a selection set, inline fragments included, and the names of
+    the fragments it spreads."""
+    keys: list[str] = []
+    spreads: list[str] = []
+    pending = [selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FieldNode):
+                keys.append((selection.alias or selection.name).value)
+            elif isinstance(selection, FragmentSpreadNode):
+                spreads.append(selection.name.value)
+    return keys, spreads
+
+
 def max_field_repeats_rule(limit: int) -> type[ASTValidationRule]:
     class MaxFieldRepeats(ASTValidationRule):
         """One response key (a field name, or its alias) asked more than `limit` times in
-        one selection set, inline fragments included (graphql-core merges them, and its
-        OverlappingFieldsCanBeMerged rule compares every pair): duplicated fields only
-        multiply work. Each field is counted in one set only."""
+        one selection set as graphql-core merges it: inline fragments and the fragments
+        spread there (each once) included. Duplicated fields only multiply work, and
+        graphql-core's OverlappingFieldsCanBeMerged rule compares every pair of them.
+        Each fragment's own keys are collected once; a selection set follows at most
+        NEEDTOKNOW_MAX_FRAGMENT_SPREADS fragments."""
+
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.fragments: dict[str, tuple[list[str], list[str]]] = {}
+
+        def _fragment(self, name: str) -> tuple[list[str], list[str]]:
+            found = self.fragments.get(name)
+            if found is None:
+                fragment = self.context.get_fragment(name)
+                found = ([], []) if fragment is None else _top_level(fragment.selection_set)
+                self.fragments[name] = found
+            return found
 
         def enter_selection_set(
             self, node: SelectionSetNode, _key: Any, parent: Any, *_: Any
         ) -> None:
             if isinstance(parent, InlineFragmentNode):
                 return  # counted with the selection set it belongs to
+            keys, spreads = _top_level(node)
             seen: dict[str, int] = {}
-            pending = [node]
-            while pending:
-                for selection in pending.pop().selections:
-                    if isinstance(selection, InlineFragmentNode):
-                        pending.append(selection.selection_set)
-                    if not isinstance(selection, FieldNode):
-                        continue
-                    key = (selection.alias or selection.name).value
+            followed: set[str] = set()
+            while True:
+                for key in keys:
                     seen[key] = seen.get(key, 0) + 1
                     if seen[key] == limit + 1:
                         self.report_error(
                             GraphQLError(
                                 f"the field {key!r} is repeated more than {limit} times in "
-                                "one selection set (NEEDTOKNOW_MAX_FIELD_REPEATS)",
-                                selection,
+                                "one selection set, fragments included "
+                                "(NEEDTOKNOW_MAX_FIELD_REPEATS)",
+                                node,
                             )
                         )
+                        return
+                while spreads and spreads[-1] in followed:
+                    spreads.pop()
+                if not spreads:
+                    return
+                name = spreads.pop()
+                followed.add(name)
+                keys, more = self._fragment(name)
+                spreads = [*spreads, *more]
 
     return MaxFieldRepeats
 
@@ -162,10 +200,14 @@ Checked = tuple[DocumentNode | None, list[GraphQLError]]
 
 
 class DocumentCache:
-    """The last `size` check results, keyed by the document's text; thread-safe."""
+    """The last `size` check results, keyed by the document's text, at most `text_bytes`
+    of text in all (a parsed document keeps its tokens for error locations: up to 200
+    times its text in memory, about 1 MB for 2,000 tokens); thread-safe."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, text_bytes: int = 256 * 1024) -> None:
         self.size = size
+        self.text_bytes = text_bytes
+        self._held = 0
         self._entries: OrderedDict[str, Checked] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -177,13 +219,16 @@ class DocumentCache:
             return found
 
     def put(self, query: str, checked: Checked) -> None:
-        if self.size == 0:
+        if self.size == 0 or len(query) > self.text_bytes:
             return
         with self._lock:
+            if query not in self._entries:
+                self._held += len(query)
             self._entries[query] = checked
             self._entries.move_to_end(query)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.size or self._held > self.text_bytes:
+                evicted, _ = self._entries.popitem(last=False)
+                self._held -= len(evicted)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     # without fragments has at most one field per token).
     max_fragment_spreads: int = Field(default=50, ge=0)
     max_expanded_fields: int = Field(default=2000, ge=1)
-    # Checked documents (and refusals) kept by their text: a repeat is neither parsed
-    # nor validated again. 0: no cache.
+    # Checked documents (and refusals) kept by their text, at most 256 KiB of text in
+    # all: a repeat is neither parsed nor validated again. 0: no cache.
     document_cache_size: int = Field(default=256, ge=0, le=100_000)
 
     # --- rate limiting (in-process: see app/ratelimit.py) ------------------------------

@@ -122,7 +122,8 @@ def _stats(
     Note-based figures count both tiers (WELFARE_TEAM and WELLBEING_TEAM): the command is
     run by an operator with direct access to the database, not through the policy; the
     printed method says which tiers were counted and why. The API counts the team tier
-    only for callers who can read or write notes (resolvers.statistics.note_tiers_for)."""
+    only for callers who can read or write notes, and leaves out what the caller wrote
+    (resolvers.statistics_scope.scope_for)."""
     import csv
 
     from sqlmodel import Session
@@ -130,7 +131,7 @@ def _stats(
     from models.db import make_engine, utcnow
     from resolvers.errors import BadInput
     from resolvers.statistics import (
-        BOTH_TIERS_FOR_OPERATOR,
+        OPERATOR_SCOPE,
         Dimension,
         Measure,
         statistics_table,
@@ -152,7 +153,7 @@ def _stats(
             # Both note tiers: the command is run by an operator who already has the
             # database itself; the method line printed below says so.
             table = statistics_table(
-                session, chosen, dims, *window, now=utcnow(), tiers=BOTH_TIERS_FOR_OPERATOR
+                session, chosen, dims, *window, now=utcnow(), scope=OPERATOR_SCOPE
             )
     except BadInput as exc:
         print(f"needtoknow stats: {exc.message}", file=sys.stderr)

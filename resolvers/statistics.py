@@ -7,13 +7,40 @@ checks it again.
 `aggregate` returns raw counts (tests compare them with an independent count);
 `statistics_table` applies the disclosure control of `resolvers.disclosure_control`.
 
-Which note tiers are counted depends on who asks (`NoteTiers`, decided by
-`note_tiers_for`): a caller who can read or write any note gets figures over WELFARE_TEAM
-notes only, so a figure can never be compared with the notes they know of to single out
-a WELLBEING_TEAM note, which not even the Senior Tutor may read (ACCESS.md)."""
+Whose records a caller's figures count (`resolvers.statistics_scope`) follows one rule,
+in ACCESS.md's terms: **no caller gets a figure that counts records they cannot read
+together with records they can create or influence.** Rounding and suppression protect
+a student only while the caller cannot steer the raw count: the Analyst who raises a
+concern about every student but one (raiseConcern is open to every signed-in user and
+writes a real team-tier note) puts STUDENTS_WITH_NOTES on a rounding boundary, and the
+published figure then says whether the one has a Wellbeing note. So, per caller:
+
+- Note tiers (`note_tiers_for`): a caller who can read or write any note through a
+  relationship (the Senior and Deputy Senior Tutors, a tutor, a duty tutor, a porter)
+  gets figures over WELFARE_TEAM notes only, so that a figure cannot be compared with
+  the notes they know of to single out a WELLBEING_TEAM note; the Analyst gets both.
+- Influence (`left_out_for`): for each kind of record a figure counts (notes of the
+  counted tiers, welfare flags, disclosures, consents), either the caller can read every
+  such record of every student (on and off a duty shift, without consent) and the
+  figure counts them all (the Senior Tutor's team-tier notes, flags, disclosures and
+  consents; the Tutorial Office's flags and consents), or the figure is that of the
+  college as it would be had the caller written nothing: notes they wrote (addNote,
+  raiseConcern, a porter's incident; `author_id`), disclosures they recorded
+  (`disclosed_by_id`) and consents they granted or recorded (`recorded_by_id`) are left
+  out, consents they revoked (`revoked_by_id`) count as if not revoked, and, since a
+  welfare flag does not record who set it, every student whose flag the caller can set
+  (a tutor's tutees; everyone, for a duty tutor) is left out of FLAGGED_STUDENTS. What
+  is left out depends only on the caller's own writes and ties, never on a record they
+  cannot read. Concerns about an unknown crsid (the Senior Tutors' inbox) are counted
+  by no measure.
+- Row keys come from fixed domains (categories, bases, the months of the requested
+  window) or from the students' current course and year, never from the counted
+  records: a MONTH table needs 'from' and lists every month of the window, so its first
+  and last rows say nothing about the earliest or latest record. Students' course and
+  year are set only by an import, never by a caller."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from itertools import product
@@ -28,15 +55,13 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    not_,
     or_,
     select,
     union_all,
 )
 from sqlmodel import Session, col
 
-from authz.decisions import ALL_CATEGORIES, Decisions
-from authz.facts import NoteClass, Standing
-from authz.ties import TIE_NAMES, TiePattern, tie_columns
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.tables import Consent, Disclosure, Note, Student
 from models.types import UTCDateTime
@@ -46,7 +71,6 @@ from resolvers.disclosure_control import (
     Window,
     hesa_round,
     month_label,
-    month_start,
     next_month_start,
     publish,
     snap_window,
@@ -56,7 +80,22 @@ from resolvers.disclosure_control import (
 )
 from resolvers.errors import BadInput
 
+# The scope's names, re-exported for the callers and tests of this module.
+from resolvers.statistics_scope import BOTH_TIERS as BOTH_TIERS
+from resolvers.statistics_scope import BOTH_TIERS_FOR_NON_READERS as BOTH_TIERS_FOR_NON_READERS
+from resolvers.statistics_scope import BOTH_TIERS_FOR_OPERATOR as BOTH_TIERS_FOR_OPERATOR
+from resolvers.statistics_scope import NOTHING_LEFT_OUT, LeftOut, Scope
+from resolvers.statistics_scope import OPERATOR_SCOPE as OPERATOR_SCOPE
+from resolvers.statistics_scope import TEAM_TIER as TEAM_TIER
+from resolvers.statistics_scope import TEAM_TIER_FOR_NOTE_READERS as TEAM_TIER_FOR_NOTE_READERS
+from resolvers.statistics_scope import note_tiers_for as note_tiers_for
+from resolvers.statistics_scope import scope_for as scope_for
+
 MAX_MONTHS = 600  # a MONTH table longer than 50 years is refused
+MONTH_NEEDS_FROM = (
+    "grouping by MONTH needs 'from': a MONTH table lists every month of the window asked "
+    "for, from the month of 'from' to the month of 'to' (or of the request)"
+)
 
 
 class Measure(StrEnum):
@@ -123,93 +162,14 @@ DEFINITIONS: dict[Measure, str] = {
 
 Key = str | int | None
 
-BOTH_TIERS = frozenset(Confidentiality)
-TEAM_TIER = frozenset({Confidentiality.WELFARE_TEAM})
-NOTE_MEASURES = frozenset({Measure.NOTES, Measure.STUDENTS_WITH_NOTES})
-# The policy actions that write a note (resolvers.mutations.add_note asks for these).
-NOTE_WRITING_ACTIONS = frozenset({"add_team_note", "add_incident_note", "add_wellbeing_note"})
-
-
-@dataclass(frozen=True)
-class NoteTiers:
-    """The note tiers the note-based figures count (NOTES, STUDENTS_WITH_NOTES, and
-    FLAGGED_STUDENTS by CATEGORY), and why, in words for the method string."""
-
-    tiers: frozenset[Confidentiality]
-    reason: str
-
-    def describe(self) -> str:
-        if self.tiers == BOTH_TIERS:
-            counted = "notes of both confidentiality tiers, WELFARE_TEAM and WELLBEING_TEAM"
-        elif self.tiers == TEAM_TIER:
-            counted = (
-                "WELFARE_TEAM (team tier) notes only; WELLBEING_TEAM notes are left out of "
-                "every note count, population and category, and of the months a MONTH "
-                "table spans"
-            )
-        else:
-            counted = "notes of the tiers " + ", ".join(sorted(t.value for t in self.tiers))
-        return f"Note tiers: the note-based figures count {counted}, because {self.reason}."
-
-
-TEAM_TIER_FOR_NOTE_READERS = NoteTiers(
-    TEAM_TIER,
-    "the caller can read or write notes of some student (as the Senior and Deputy Senior "
-    "Tutors read and write every student's team-tier notes): a figure that also counted "
-    "WELLBEING_TEAM notes, which never leave the Wellbeing Team (not even to the Senior "
-    "Tutor), could be compared with the notes the caller knows of and so reveal that one "
-    "student has a Wellbeing note",
-)
-BOTH_TIERS_FOR_NON_READERS = NoteTiers(
-    BOTH_TIERS,
-    "the caller can neither read nor write any note of any student (the Analyst), so "
-    "has no known notes to compare the rounded, suppressed figures with",
-)
-BOTH_TIERS_FOR_OPERATOR = NoteTiers(
-    BOTH_TIERS,
-    "the table was made by the 'needtoknow stats' command, which is run by an operator "
-    "with direct access to the database",
-)
-
-
-def _reaches_notes(decisions: Decisions, relationships: frozenset[str]) -> bool:
-    """Whether the policy lets a caller with these relationships to a student read any
-    field of any note of that student (with or without every consent) or write one."""
-    for standing in (Standing(relationships), Standing(relationships, ALL_CATEGORIES)):
-        if decisions.actions(standing) & NOTE_WRITING_ACTIONS:
-            return True
-        for tier in Confidentiality:
-            for category in NoteCategory:
-                if decisions.fields(NoteClass(standing, tier.value, category.value)):
-                    return True
-    return False
-
-
-def note_tiers_for(session: Session, decisions: Decisions) -> NoteTiers:
-    """The tiers the caller's note-based figures count. The rule:
-
-    both tiers only when the policy gives the caller no way to read or write any note
-    of any student (the Analyst); otherwise, the team tier only. It is decided by asking
-    the policy about every pattern of ties (self, tutor, director, supervisor) the caller
-    actually has to some student, plus the pattern of no ties at all (relationships that
-    come from roles alone), each with the caller on and off a duty shift (so that the
-    answer cannot change with the shift) and with and without consent to every category.
-    A caller who could read both tiers of every student (the Wellbeing Team) would lose
-    nothing by seeing both, but is given the team tier too: the rule stays one-sided."""
-    columns = tie_columns(decisions.actor)
-    present = session.execute(select(*(columns[n] for n in TIE_NAMES)).distinct()).all()
-    patterns = {TiePattern()} | {TiePattern(*(bool(bit) for bit in row)) for row in present}
-    actor = decisions.actor
-    for on_duty in (actor.on_duty, not actor.on_duty):
-        asking = (
-            decisions
-            if on_duty == actor.on_duty
-            else Decisions(decisions.oso, replace(actor, on_duty=on_duty), decisions.shared)
-        )
-        for pattern in patterns:
-            if _reaches_notes(asking, asking.pattern_relationships(pattern)):
-                return TEAM_TIER_FOR_NOTE_READERS
-    return BOTH_TIERS_FOR_NON_READERS
+# The kinds of record each measure counts (for the method string).
+KINDS: dict[Measure, frozenset[str]] = {
+    Measure.NOTES: frozenset({"notes"}),
+    Measure.STUDENTS_WITH_NOTES: frozenset({"notes"}),
+    Measure.FLAGGED_STUDENTS: frozenset({"flags", "notes"}),
+    Measure.DISCLOSURES: frozenset({"disclosures"}),
+    Measure.ACTIVE_CONSENTS: frozenset({"consents"}),
+}
 
 
 @dataclass(frozen=True)
@@ -278,6 +238,8 @@ def check_request(
             raise BadInput(f"'{name}' is out of range: it must lie in {BOUND_RANGE_TEXT}")
     if start is not None and end is not None and start > end:
         raise BadInput("'from' is after 'to'")
+    if D.MONTH in dims and start is None:
+        raise BadInput(MONTH_NEEDS_FROM)
     return dims
 
 
@@ -329,18 +291,36 @@ def _categories_table() -> FromClause:
     return union_all(*selects).subquery("categories")
 
 
-def _event_time(measure: Measure) -> Any:
-    if measure in (Measure.NOTES, Measure.STUDENTS_WITH_NOTES):
-        return col(Note.created_at)
-    if measure is Measure.DISCLOSURES:
-        return col(Disclosure.occurred_at)
-    if measure is Measure.ACTIVE_CONSENTS:
-        return col(Consent.granted_at)
-    return None
-
-
 def _tier_filter(tiers: frozenset[Confidentiality]) -> ColumnElement[bool]:
     return col(Note.confidentiality).in_(sorted(t.value for t in tiers))
+
+
+def _not_by(writer: Any, writer_id: str) -> ColumnElement[bool]:
+    """Rows whose writer column does not name `writer_id` (a null writer included: a
+    bare `!=` would drop it)."""
+    return or_(writer.is_(None), writer != writer_id)
+
+
+def _note_filters(
+    tiers: frozenset[Confidentiality], left_out: LeftOut
+) -> list[ColumnElement[bool]]:
+    found = [_tier_filter(tiers)]
+    if left_out.notes and left_out.writer_id is not None:
+        found.append(_not_by(col(Note.author_id), left_out.writer_id))
+    return found
+
+
+def _consent_active_at(at: Any, left_out: LeftOut) -> ColumnElement[bool]:
+    """Active at `at`, for this caller: a consent the caller revoked counts as if they
+    had not revoked it."""
+    if not left_out.consents or left_out.writer_id is None:
+        return _active_at(at)
+    undone = func.coalesce(col(Consent.revoked_by_id) == left_out.writer_id, False)
+    return and_(
+        col(Consent.granted_at) <= at,
+        or_(col(Consent.revoked_at).is_(None), col(Consent.revoked_at) > at, undone),
+        or_(col(Consent.expires_at).is_(None), col(Consent.expires_at) > at),
+    )
 
 
 def _statement(
@@ -350,6 +330,7 @@ def _statement(
     at: datetime,
     months: Sequence[_Month],
     tiers: frozenset[Confidentiality],
+    left_out: LeftOut,
 ) -> Select[Any]:
     """One SELECT ... GROUP BY over the whole table: key columns, value, population."""
     month_table = _months_table(months) if D.MONTH in dims else None
@@ -364,7 +345,7 @@ def _statement(
         source: Any = (
             select().select_from(Note).join(Student, col(Note.student_id) == col(Student.id))
         )
-        where.append(_tier_filter(tiers))
+        where += _note_filters(tiers, left_out)
         where += _in_window(col(Note.created_at), window)
         if month_table is not None:
             source = source.join(
@@ -382,9 +363,11 @@ def _statement(
     elif measure is Measure.FLAGGED_STUDENTS:
         source = select().select_from(Student)
         where.append(col(Student.welfare_flag).is_(True))
+        if left_out.flags and left_out.flag_students is not None:
+            where.append(not_(left_out.flag_students))
         if D.CATEGORY in dims:
             source = source.join(Note, col(Note.student_id) == col(Student.id))
-            where.append(_tier_filter(tiers))
+            where += _note_filters(tiers, left_out)
         value = func.count(func.distinct(student))
     elif measure is Measure.DISCLOSURES:
         student = col(Disclosure.student_id)
@@ -394,6 +377,8 @@ def _statement(
             .join(Student, col(Disclosure.student_id) == col(Student.id))
         )
         where += _in_window(col(Disclosure.occurred_at), window)
+        if left_out.disclosures and left_out.writer_id is not None:
+            where.append(_not_by(col(Disclosure.disclosed_by_id), left_out.writer_id))
         if month_table is not None:
             source = source.join(
                 month_table,
@@ -408,10 +393,12 @@ def _statement(
         source = (
             select().select_from(Consent).join(Student, col(Consent.student_id) == col(Student.id))
         )
+        if left_out.consents and left_out.writer_id is not None:
+            where.append(_not_by(col(Consent.recorded_by_id), left_out.writer_id))
         if month_table is not None:
-            source = source.join(month_table, _active_at(month_table.c.at))
+            source = source.join(month_table, _consent_active_at(month_table.c.at, left_out))
         else:
-            where.append(_active_at(literal(at, UTCDateTime())))
+            where.append(_consent_active_at(literal(at, UTCDateTime()), left_out))
         if category_table is not None:
             label = category_table.c.label
             pattern = literal('%"', String()) + label + literal('"%', String())
@@ -449,29 +436,14 @@ def _distinct_keys(session: Session, column: Any) -> tuple[Key, ...]:
     return tuple(sorted(values, key=lambda v: (v is None, v if v is not None else 0)))
 
 
-def _months(
-    session: Session,
-    measure: Measure,
-    window: Window,
-    now: datetime,
-    tiers: frozenset[Confidentiality],
-) -> tuple[_Month, ...]:
-    """Every month of the window; an unbounded start begins at the month of the earliest
-    record (of the counted tiers, for notes), an unbounded end stops after the month of
-    the request (or of the latest such record, if later)."""
-    time = _event_time(measure)
-    span = select(func.min(time), func.max(time))
-    if measure in NOTE_MEASURES:
-        span = span.where(_tier_filter(tiers))
-    first, last = session.execute(span).one()
+def _months(window: Window, now: datetime) -> tuple[_Month, ...]:
+    """Every month of the requested window, whatever the data: 'from' is required (a
+    table that began at the earliest record would say when that record was made), and
+    an unbounded end stops after the month of the request."""
     start = window.start
     if start is None:
-        if first is None:
-            return ()
-        start = month_start(first)
-    end = window.end
-    if end is None:
-        end = next_month_start(now if last is None or last < now else last)
+        raise BadInput(MONTH_NEEDS_FROM)
+    end = next_month_start(now) if window.end is None else window.end
     months: list[_Month] = []
     cursor = start
     while cursor < end:
@@ -513,20 +485,22 @@ def aggregate(
     now: datetime,
     *,
     tiers: frozenset[Confidentiality],
+    left_out: LeftOut = NOTHING_LEFT_OUT,
 ) -> RawTable:
     """Raw (unrounded, unsuppressed) counts, computed by GROUP BY in the database;
-    note-based figures count notes of `tiers` only."""
+    note-based figures count notes of `tiers` only, and nothing `left_out` names."""
     dims = tuple(group_by)
     window = used_window(measure, dims, window)
     at = now if window.end is None else window.end
-    months = _months(session, measure, window, now, tiers) if D.MONTH in dims else ()
+    months = _months(window, now) if D.MONTH in dims else ()
     domains = tuple(_domain(session, dim, months) for dim in dims)
     cells: dict[tuple[Key, ...], RawFigure] = {}
     if all(domains):
-        for row in session.execute(_statement(measure, dims, window, at, months, tiers)).all():
+        statement = _statement(measure, dims, window, at, months, tiers, left_out)
+        for row in session.execute(statement).all():
             *key, value, population = row
             cells[tuple(key)] = RawFigure(int(value), int(population))
-    total_row = session.execute(_statement(measure, (), window, at, (), tiers)).one()
+    total_row = session.execute(_statement(measure, (), window, at, (), tiers, left_out)).one()
     total = RawFigure(int(total_row[0]), int(total_row[1]))
     return RawTable(measure, dims, window, domains, cells, total)
 
@@ -543,7 +517,7 @@ def _lines(grid: list[tuple[Key, ...]], domains: tuple[tuple[Key, ...], ...]) ->
 
 
 def disclose(
-    raw: RawTable, note_tiers: NoteTiers, min_population: int = DEFAULT_MIN_POPULATION
+    raw: RawTable, scope: Scope, min_population: int = DEFAULT_MIN_POPULATION
 ) -> StatisticsResult:
     """Rounded and suppressed figures, with the method that produced them."""
     if raw.group_by:
@@ -572,7 +546,7 @@ def disclose(
         end=raw.window.end,
         rows=rows,
         total=None if total_hidden else hesa_round(raw.total.value),
-        method=method_text(raw.measure, note_tiers, min_population),
+        method=method_text(raw.measure, scope, min_population),
     )
 
 
@@ -585,25 +559,30 @@ def statistics_table(
     now: datetime,
     min_population: int = DEFAULT_MIN_POPULATION,
     *,
-    tiers: NoteTiers,
+    scope: Scope,
 ) -> StatisticsResult:
     """The published table for one request (shared by the GraphQL field and the CLI).
 
-    `tiers` has no default: the GraphQL field passes `note_tiers_for(...)` of its
-    caller, the CLI `BOTH_TIERS_FOR_OPERATOR`. Auditing the request is the caller's
-    business (the GraphQL field records it)."""
+    `scope` has no default: the GraphQL field passes `scope_for(...)` of its caller,
+    the CLI `OPERATOR_SCOPE`. Auditing the request is the caller's business (the GraphQL
+    field records it)."""
     dims = check_request(measure, group_by, start, end)
-    raw = aggregate(session, measure, dims, snap_window(start, end), now, tiers=tiers.tiers)
-    return disclose(raw, tiers, min_population)
+    window = snap_window(start, end)
+    raw = aggregate(
+        session, measure, dims, window, now, tiers=scope.tiers.tiers, left_out=scope.left_out
+    )
+    return disclose(raw, scope, min_population)
 
 
 def method_text(
-    measure: Measure, note_tiers: NoteTiers, min_population: int = DEFAULT_MIN_POPULATION
+    measure: Measure, scope: Scope, min_population: int = DEFAULT_MIN_POPULATION
 ) -> str:
+    influence = scope.left_out.describe(KINDS[measure])
     return " ".join(
         (
             DEFINITIONS[measure],
-            note_tiers.describe(),
+            scope.tiers.describe(),
+            *((influence,) if influence else ()),
             "Counts are computed in the database over the whole college; year of study and "
             "course are the student's current ones, and students with none recorded form a "
             "row whose key is null. Every cell of the table is listed, empty ones included.",
@@ -613,7 +592,9 @@ def method_text(
             "'to' is counted whole); the reported from and to are the snapped window, and "
             "any two requests whose from (and to) fall in the same months give identical "
             "answers. An omitted bound is unbounded; a given one must lie in "
-            f"{BOUND_RANGE_TEXT}. MONTH keys are 'YYYY-MM' in UTC.",
+            f"{BOUND_RANGE_TEXT}. MONTH keys are 'YYYY-MM' in UTC; a MONTH table needs "
+            "'from' and lists every month of the window (through the month of the request "
+            "when 'to' is omitted), whatever the data.",
             f"Primary suppression: a cell whose population (the distinct students behind "
             f"it) is below {min_population}, including an empty cell, has value null and "
             f"suppressed true, so a suppressed cell does not say whether anyone is in it.",

@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
-from resolvers.statistics import Dimension, Measure, note_tiers_for, statistics_table
+from resolvers.statistics import Dimension, Measure, scope_for, statistics_table
 from schema.types.statistics import StatisticsTable
 
 Info = strawberry.Info[RequestContext, None]
@@ -26,8 +26,8 @@ def resolve_statistics(
     ctx = info.context
     if not ctx.decisions.may_call("query", "statistics"):
         raise Forbidden()
-    # Which note tiers are counted is the policy's answer about this caller: both tiers
-    # only for a caller who can read or write no note at all (resolvers.statistics).
+    # Whose records are counted is the policy's answer about this caller: the note tiers,
+    # and what is left out so that nothing they write moves a figure (resolvers.statistics).
     result = statistics_table(
         ctx.session,
         measure,
@@ -35,7 +35,7 @@ def resolve_statistics(
         from_,
         to,
         ctx.now,
-        tiers=note_tiers_for(ctx.session, ctx.decisions),
+        scope=scope_for(ctx.session, ctx.decisions),
     )
     window = [t.isoformat() if t is not None else "unbounded" for t in (result.start, result.end)]
     ctx.audit.record_request(

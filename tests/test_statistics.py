@@ -15,7 +15,7 @@ from app.cli import main
 from models.enums import DisclosureBasis, NoteCategory, Role
 from resolvers.statistics import (
     ALLOWED,
-    BOTH_TIERS_FOR_OPERATOR,
+    OPERATOR_SCOPE,
     Dimension,
     Measure,
     statistics_table,
@@ -193,6 +193,8 @@ BAD = [
     ("NOTES", ["CATEGORY", "MONTH", "COURSE"], {}),
     ("NOTES", ["CATEGORY", "CATEGORY"], {}),
     ("NOTES", ["MONTH"], {"from": "2026-03-01T00:00:00"}),  # no offset
+    ("NOTES", ["MONTH"], {}),  # a MONTH table needs 'from'
+    ("ACTIVE_CONSENTS", ["MONTH", "CATEGORY"], {"to": "2026-03-01T00:00:00Z"}),
     ("NOTES", [], {"from": "2026-05-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}),
 ]
 
@@ -250,7 +252,8 @@ def test_no_query_recovers_the_one_student(service: Service, measure: Measure) -
     matching cell of the one-way table) has exactly one suppressed cell while its margin
     is published, so 'margin minus the other cells' never isolates a cell."""
     names = {s["crsid"] for s in college()["students"]} | {s["name"] for s in college()["students"]}
-    answers = {dims: ask(service, measure, dims) for dims in groupings(measure)}
+    since = {"from": "2026-01-01T00:00:00Z"}  # every record; a MONTH table needs 'from'
+    answers = {dims: ask(service, measure, dims, **since) for dims in groupings(measure)}
     for dims, table in answers.items():
         _no_identifiers(table, names)
         assert table["measure"] == measure.value
@@ -432,7 +435,7 @@ def test_the_minimum_population_is_a_parameter(service: Service) -> None:
             None,
             now,
             100,
-            tiers=BOTH_TIERS_FOR_OPERATOR,
+            scope=OPERATOR_SCOPE,
         )
         default = statistics_table(
             session,
@@ -441,7 +444,7 @@ def test_the_minimum_population_is_a_parameter(service: Service) -> None:
             None,
             None,
             now,
-            tiers=BOTH_TIERS_FOR_OPERATOR,
+            scope=OPERATOR_SCOPE,
         )
     assert all(r.suppressed for r in strict.rows) and strict.total is None
     assert (

@@ -84,6 +84,7 @@ class RateLimiter:
         self.store = store or self.local
         self._threads = anyio.CapacityLimiter(4)  # the shared store's calls at once
         self._down_until = 0.0
+        self._outage = False  # logged once per outage, and once when it ends
         self._state = threading.Lock()
 
     @classmethod
@@ -181,10 +182,10 @@ class RateLimiter:
         if store is self.local or time.monotonic() < self._down_until:
             return work(self.local)
         try:
-            return await anyio.to_thread.run_sync(work, store, limiter=self._threads)
+            answer = await anyio.to_thread.run_sync(work, store, limiter=self._threads)
         except Exception as exc:  # the store is down or slow: count here meanwhile
             with self._state:
-                first = time.monotonic() >= self._down_until
+                first, self._outage = not self._outage, True
                 self._down_until = time.monotonic() + STORE_RETRY_SECONDS
             if first:
                 log.warning(
@@ -192,6 +193,12 @@ class RateLimiter:
                     extra={"error": type(exc).__name__},
                 )
             return work(self.local)
+        if self._outage:
+            with self._state:
+                back, self._outage = self._outage, False
+            if back:
+                log.warning("rate-limit store answers again: counting there")
+        return answer
 
 
 def address_scope(address: str) -> str:

@@ -124,9 +124,13 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_a_failing_store_degrades_to_counting_in_this_process(database_url: str) -> None:
+def test_a_failing_store_degrades_to_counting_in_this_process(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No rate_limits table (the statements fail): requests are neither refused for it
-    nor let through without limit; one warning, not one per request."""
+    nor let through without limit; one warning per outage, not one per request; once
+    the table is there, the store counts again."""
+    monkeypatch.setattr("app.ratelimit.STORE_RETRY_SECONDS", 0.0)  # retry at every call
     limiter = RateLimiter(
         per_user=3,
         per_address=100,
@@ -134,7 +138,7 @@ def test_a_failing_store_degrades_to_counting_in_this_process(database_url: str)
         auth_failure_limit=2,
         auth_failure_window_seconds=300,
         lockout_seconds=60,
-        store=DatabaseStore(database_url),  # never migrated: no table
+        store=DatabaseStore(database_url),  # not migrated yet: no table
     )
     warnings = _Warnings()
     logger = logging.getLogger("needtoknow.ratelimit")
@@ -148,11 +152,19 @@ def test_a_failing_store_degrades_to_counting_in_this_process(database_url: str)
 
     try:
         answers = anyio.run(run)
+        assert answers[:3] == [None, None, None]
+        assert getattr(answers[3], "code", None) == "RATE_LIMITED"
+        assert answers[4:6] == [None, None]
+        assert getattr(answers[6], "code", None) == "LOCKED_OUT"
+        assert warnings.messages == ["rate-limit store unavailable: counting in this process"]
+        engine = make_engine(database_url)
+        create_schema(engine)
+        assert anyio.run(limiter.authenticated, "w") is None
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT count(*) FROM rate_limits")).scalar_one()
+        engine.dispose()
+        assert rows == 1
+        assert warnings.messages[1:] == ["rate-limit store answers again: counting there"]
     finally:
         logger.removeHandler(warnings)
         limiter.close()
-    assert answers[:3] == [None, None, None]
-    assert getattr(answers[3], "code", None) == "RATE_LIMITED"
-    assert answers[4:6] == [None, None]
-    assert getattr(answers[6], "code", None) == "LOCKED_OUT"
-    assert warnings.messages == ["rate-limit store unavailable: counting in this process"]

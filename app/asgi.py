@@ -6,7 +6,7 @@ environment (NEEDTOKNOW_* variables: app/settings.py):
 
 Every worker has its own database connection pool; everything that must hold across
 workers lives in the database (the audit chain's append lock is a PostgreSQL advisory
-lock), except the in-process rate limits, which then count per worker."""
+lock; the rate limits' and lock-outs' counters are the rate_limits table)."""
 
 from starlette.applications import Starlette
 

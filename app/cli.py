@@ -18,8 +18,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
 
     from app.factory import create_app
 
+    # X-Forwarded-For and -Proto are believed from NEEDTOKNOW_TRUSTED_PROXIES only
+    # (app/headers.py): uvicorn's own handling would believe them from 127.0.0.1.
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", proxy_headers=False
+        )
         return 0
     # Several processes: uvicorn imports the app factory in each (app/asgi.py), which
     # reads the same NEEDTOKNOW_* environment as this process did.
@@ -44,6 +48,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         port=port,
         workers=workers,
         log_level="info",
+        proxy_headers=False,
     )
     return 0
 

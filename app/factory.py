@@ -69,12 +69,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         adopt_server_loggers()  # uvicorn has configured its loggers by now
         yield
+        endpoint.limiter.close()
 
     middleware = [
         Middleware(
             EdgeMiddleware,
             hsts_seconds=settings.hsts_seconds,
-            trusted_proxies=settings.trusted_proxies,
+            trusted_proxies=settings.proxy_networks(),
         )
     ]
     if settings.cors_origins:

@@ -2,20 +2,20 @@
 execute in a worker thread (the policy engine and the database driver are synchronous),
 and answer JSON in which no internal detail reaches the client.
 
-Before anything runs, a request passes, in order: the lock-out for repeated
-authentication failures and the rate limit of its client address (429, Retry-After),
-the method (POST only; GET opens GraphiQL in development mode and runs no query), the
-bearer token (401), the rate limit of its user (429), the content type (application/json
-only: no urlencoded or multipart bodies, so no cross-site form can post a query), the
-body size (413, refused before reading past the limit), the JSON shape (a JSON array is
-a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then the document checks of
-app/limits.py (tokens, fragment spreads, expanded fields, aliases, depth, directives,
-repeated fields, introspection in production, the specification's rules), each linear in
-the document, done once per distinct text (a bounded cache) and never again by
-Strawberry. Checks and execution both run in a worker thread under the concurrency
-bound and the request's deadline, which starts at arrival; a request past its deadline
-answers one error and no data. /readyz turns unready when every slot has been busy past
-the deadline (app/slots.py)."""
+Before anything runs, a request passes, in order: the method (POST only; GET opens
+GraphiQL in development mode and runs no query), the bearer token (401; without a valid
+one, the lock-outs and the rate limit of its client address may answer 429 instead:
+app/ratelimit.py), the rate limit of its user (429, Retry-After), the content type
+(application/json only: no urlencoded or multipart bodies, so no cross-site form can
+post a query), the body size (413, refused before reading past the limit), the JSON
+shape (a JSON array is a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then
+the document checks of app/limits.py (tokens, fragment spreads, expanded fields, aliases,
+depth, directives, repeated fields, introspection in production, the specification's
+rules), each linear in the document, done once per distinct text (a bounded cache) and
+never again by Strawberry. Checks and execution both run in a worker thread under the
+concurrency bound and the request's deadline, which starts at arrival; a request past
+its deadline answers one error and no data. /readyz turns unready when every slot has
+been busy past the deadline (app/slots.py)."""
 
 import json
 import logging
@@ -47,7 +47,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from app import limits
 from app.headers import graphiql_csp
 from app.json_response import ChunkedJSONResponse
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, presented_identity
 from app.settings import Settings
 from app.slots import BusySlots
 from app.tokens import TokenRejected, verify_token
@@ -134,14 +134,7 @@ class GraphQLEndpoint:
         self.slots = BusySlots(settings.max_concurrent_requests)
         self.cursors = cursors
         self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
-        self.limiter = limiter or RateLimiter(
-            per_user=settings.rate_limit_per_user,
-            per_address=settings.rate_limit_per_address,
-            window_seconds=settings.rate_limit_window_seconds,
-            auth_failure_limit=settings.auth_failure_limit,
-            auth_failure_window_seconds=settings.auth_failure_window_seconds,
-            lockout_seconds=settings.auth_lockout_seconds,
-        )
+        self.limiter = limiter or RateLimiter.of(settings)
         self.graphiql = get_graphql_ide_html("graphiql")
         self.graphiql_csp = graphiql_csp(self.graphiql)
 
@@ -150,18 +143,6 @@ class GraphQLEndpoint:
         address = getattr(state, "client_address", None) or (
             request.client.host if request.client else "unknown"
         )
-        locked = self.limiter.locked_out(address)
-        if locked:
-            state.reason = "locked_out"
-            return too_many(
-                "too many failed authentications from this address: try again later",
-                "LOCKED_OUT",
-                locked,
-            )
-        wait = self.limiter.hit_address(address)
-        if wait:
-            state.reason = "rate_limited_address"
-            return too_many("too many requests from this address", "RATE_LIMITED", wait)
         if request.method != "POST":
             if self.settings.development and request.method == "GET" and not request.query_params:
                 return HTMLResponse(
@@ -172,17 +153,22 @@ class GraphQLEndpoint:
                 status_code=405,
                 headers={"Allow": "POST"},
             )
+        authorization = request.headers.get("authorization")
         try:
-            username = verify_token(self.settings, request.headers.get("authorization"))
+            username = verify_token(self.settings, authorization)
         except TokenRejected as rejected:
-            self.limiter.auth_failed(address)
-            state.reason = rejected.reason
+            limited = await self.limiter.unauthenticated(
+                address, presented_identity(authorization), rejected.reason
+            )
+            state.reason = limited.reason if limited else rejected.reason
+            if limited:
+                return too_many(limited.message, limited.code, limited.seconds)
             return unauthorized(rejected.reason, rejected.message)
         state.user = username
-        wait = self.limiter.hit_user(username)
-        if wait:
-            state.reason = "rate_limited_user"
-            return too_many("too many requests from this user", "RATE_LIMITED", wait)
+        limited = await self.limiter.authenticated(username)
+        if limited:
+            state.reason = limited.reason
+            return too_many(limited.message, limited.code, limited.seconds)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse(
                 error_body("send Content-Type: application/json", "BAD_REQUEST"), 415
@@ -206,7 +192,7 @@ class GraphQLEndpoint:
         request_id = str(getattr(state, "request_id", ""))
         trace: dict[str, Any] = {}
         if isinstance(body, list):
-            refusal = self._batch_refusal(body, username)
+            refusal = await self._batch_refusal(body, username)
             if refusal is not None:
                 return refusal
             status, answers = await anyio.to_thread.run_sync(
@@ -234,11 +220,11 @@ class GraphQLEndpoint:
         )
         self._note(state, trace, answer.get("errors", []))
         if status == 401:
-            self.limiter.auth_failed(address)
+            await self.limiter.auth_failed(address, presented_identity(authorization))
             state.reason = answer.get("reason")
         return ChunkedJSONResponse(answer, status_code=status)
 
-    def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
+    async def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
         if self.settings.max_batch == 0:
             return JSONResponse(
                 error_body(
@@ -256,10 +242,10 @@ class GraphQLEndpoint:
                 ),
                 400,
             )
-        for _ in body[1:]:  # every operation of a batch counts against the user's limit
-            wait = self.limiter.hit_user(username)
-            if wait:
-                return too_many("too many requests from this user", "RATE_LIMITED", wait)
+        # every operation of a batch counts against the user's limit
+        refusal = await self.limiter.authenticated(username, cost=len(body) - 1)
+        if refusal:
+            return too_many(refusal.message, refusal.code, refusal.seconds)
         return None
 
     @staticmethod

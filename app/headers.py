@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,34 +40,65 @@ def graphiql_csp(html: str) -> str:
     )
 
 
-def client_address(scope: Scope, trusted: frozenset[str]) -> str:
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as written in a socket peer or X-Forwarded-For (IPv4-mapped IPv6 taken
+    as IPv4); None when it is not one."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, trusted: Networks) -> bool:
+    return ip is not None and any(ip in network for network in trusted)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == name]
+    return ",".join(values)
+
+
+def client_address(scope: Scope, trusted: Networks) -> str:
     """The peer's address, or, when the peer is a trusted proxy, the right-most address in
-    X-Forwarded-For that is not itself a trusted proxy."""
+    X-Forwarded-For that is not itself a trusted proxy (uvicorn's rule). A malformed hop
+    is not believed: the address is then the last trusted hop's."""
     peer = scope.get("client")
     address = str(peer[0]) if peer else "unknown"
-    if address not in trusted:
+    ip = _ip(address)
+    if ip is not None:
+        address = str(ip)
+    if not _trusted(ip, trusted):
         return address
-    forwarded = ""
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-for":
-            forwarded = (
-                forwarded + "," + value.decode("latin-1") if forwarded else value.decode("latin-1")
-            )
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return address  # a malformed chain is not believed
-        if hop not in trusted:
-            return hop
+    for hop in reversed([h for h in _header(scope, b"x-forwarded-for").split(",") if h.strip()]):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            return address
+        address = str(hop_ip)
+        if not _trusted(hop_ip, trusted):
+            return address
     return address
 
 
+def forwarded_scheme(scope: Scope, trusted: Networks) -> str | None:
+    """X-Forwarded-Proto (http or https) when the peer is a trusted proxy."""
+    peer = scope.get("client")
+    if not peer or not _trusted(_ip(str(peer[0])), trusted):
+        return None
+    proto = _header(scope, b"x-forwarded-proto").split(",")[-1].strip().lower()
+    return proto if proto in ("http", "https") else None
+
+
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, hsts_seconds: int, trusted_proxies: list[str]) -> None:
+    def __init__(self, app: ASGIApp, hsts_seconds: int, trusted_proxies: Networks) -> None:
         self.app = app
         self.hsts_seconds = hsts_seconds
-        self.trusted = frozenset(trusted_proxies)
+        self.trusted = tuple(trusted_proxies)
 
     def _headers(
         self, scope: Scope, request_id: str, existing: set[bytes]
@@ -96,6 +128,9 @@ class EdgeMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_address"] = client_address(scope, self.trusted)
+        scheme = forwarded_scheme(scope, self.trusted)
+        if scheme is not None:
+            scope["scheme"] = scheme
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0

@@ -1,4 +1,5 @@
-from typing import Annotated
+import ipaddress
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,14 +58,19 @@ class Settings(BaseSettings):
     # all: a repeat is neither parsed nor validated again. 0: no cache.
     document_cache_size: int = Field(default=256, ge=0, le=100_000)
 
-    # --- rate limiting (in-process: see app/ratelimit.py) ------------------------------
+    # --- rate limiting and lock-outs (app/ratelimit.py) ---------------------------------
     rate_limit_window_seconds: float = Field(default=60.0, gt=0)
-    rate_limit_per_user: int = Field(default=600, ge=1)  # requests per window
-    rate_limit_per_address: int = Field(default=1200, ge=1)
-    auth_failure_limit: int = Field(default=10, ge=1)  # 401s from one address ...
+    rate_limit_per_user: int = Field(default=600, ge=1)  # requests per window, valid tokens
+    rate_limit_per_address: int = Field(default=1200, ge=1)  # requests without a valid token
+    auth_failure_limit: int = Field(default=10, ge=1)  # failures of one identity, one address
+    auth_failure_limit_per_address: int = Field(default=100, ge=1)  # any identities
     auth_failure_window_seconds: float = Field(default=300.0, gt=0)  # ... within this
-    auth_lockout_seconds: float = Field(default=900.0, gt=0)  # locks that address out
-    # Peers whose X-Forwarded-For is believed (a reverse proxy in front of the service).
+    auth_lockout_seconds: float = Field(default=900.0, gt=0)  # lock that pair / address out
+    # Where the counters live: "auto" is the database on PostgreSQL (shared by every
+    # worker and host), this process on SQLite.
+    rate_limit_store: Literal["auto", "memory", "database"] = "auto"
+    # Reverse proxies whose X-Forwarded-For (and -Proto) is believed: comma-separated
+    # addresses and networks, IPv4 or IPv6 (10.0.0.0/8, 192.0.2.1, ::1, fd00::/8).
     trusted_proxies: Annotated[list[str], NoDecode] = []
 
     # --- browsers ----------------------------------------------------------------------
@@ -86,6 +92,19 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """NEEDTOKNOW_TRUSTED_PROXIES parsed; ConfigurationError naming a bad entry."""
+        networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    "NEEDTOKNOW_TRUSTED_PROXIES must list IP addresses and networks such "
+                    f"as 10.0.0.0/8, 192.0.2.1 or ::1 (got {entry!r})"
+                ) from None
+        return networks
+
     def check(self) -> None:
         if self.jwt_secret is None and self.jwt_public_key is None:
             raise ConfigurationError(
@@ -102,3 +121,4 @@ class Settings(BaseSettings):
                     "NEEDTOKNOW_CORS_ORIGINS must list origins such as "
                     f"https://portal.example (got {origin!r}; '*' is not accepted)"
                 )
+        self.proxy_networks()

@@ -168,8 +168,8 @@ class Server:
             "PYTHONPATH": str(ROOT),
             "NEEDTOKNOW_DATABASE_URL": database_url,
             "NEEDTOKNOW_JWT_SECRET": SECRET,
-            # Every client comes from 127.0.0.1: the per-address and per-user limits
-            # (in-process, per worker) would otherwise throttle the test, not the app.
+            # Every client comes from 127.0.0.1 and each user sends many requests: the
+            # rate limits would otherwise throttle the test, not the app.
             "NEEDTOKNOW_RATE_LIMIT_PER_ADDRESS": "100000000",
             "NEEDTOKNOW_RATE_LIMIT_PER_USER": "100000000",
             "NEEDTOKNOW_LOG_LEVEL": "WARNING",

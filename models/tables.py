@@ -168,3 +168,15 @@ class AuditEvent(SQLModel, table=True):
     # What the event's transaction wrote: `kind:id:digest` (an HMAC of the row under the
     # audit key, never its content) or `kind:id:erased`; never shown through the API.
     records: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class RateLimit(SQLModel, table=True):
+    """The rate limits' and lock-outs' counters shared by every worker and host
+    (app/ratelimit_store.py): per key (a digest, never a token or name), a GCRA bucket's
+    theoretical arrival time or a lock-out's end, as seconds since the epoch. A row whose
+    `until` has passed means nothing and may be deleted."""
+
+    __tablename__ = "rate_limits"
+
+    key: str = Field(primary_key=True, max_length=64)
+    until: float = Field(index=True)

@@ -616,39 +616,7 @@ def test_rate_limit_per_user_with_retry_after(app_factory: AppFactory) -> None:
     assert app.post(c.SENIOR, {"query": "{ me { id } }"}).status_code == 200  # another user
 
 
-def test_rate_limit_per_address(app_factory: AppFactory) -> None:
-    app = app_factory(c.build_college(), rate_limit_per_address=4, trusted_proxies="testclient")
-    for user in (c.TUTOR, c.SENIOR, c.OFFICE, c.PORTER):
-        assert app.post(user, {"query": "{ me { id } }"}).status_code == 200
-    limited = app.post(c.WELLBEING, {"query": "{ me { id } }"})
-    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    # Behind a trusted proxy, the forwarded address is the client's.
-    other = app.post(c.WELLBEING, {"query": "{ me { id } }"}, **{"X-Forwarded-For": "192.0.2.7"})
-    assert other.status_code == 200
-
-
-def test_repeated_authentication_failures_lock_the_address_out(app_factory: AppFactory) -> None:
-    app = app_factory(c.build_college(), auth_failure_limit=3, auth_lockout_seconds=120)
-    for token in ("garbage", "also.garbage", jwt.encode(_claims(), "w" * 40)):
-        response = app.client.post(
-            "/graphql",
-            json={"query": "{ me { id } }"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 401
-    locked = app.post(c.TUTOR, {"query": "{ me { id } }"})  # even a good token now
-    assert locked.status_code == 429
-    assert 100 <= int(locked.headers["Retry-After"]) <= 120
-    refused(locked.json(), "LOCKED_OUT")
-    unknown_user = jwt.encode({**_claims(), "sub": "nobody"}, TEST_SECRET)
-    fresh = app_factory(auth_failure_limit=1)
-    response = fresh.client.post(
-        "/graphql",
-        json={"query": "{ me { id } }"},
-        headers={"Authorization": f"Bearer {unknown_user}"},
-    )
-    assert response.status_code == 401 and response.json()["reason"] == "unknown_user"
-    assert fresh.post(c.TUTOR, {"query": "{ me { id } }"}).status_code == 429
+# Per-address limits, lock-outs and trusted proxies: tests/test_lockouts.py.
 
 
 # --- headers, CORS, masking ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """rate limits shared by every worker
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03 07:00:00
 
 `rate_limits`: the counters of the rate limits and lock-outs (app/ratelimit_store.py),

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from app.factory import create_app
 from app.settings import ConfigurationError, Settings
-from tests.conftest import TEST_SECRET, Service
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, Service
 
 DATASET = {"users": [{"username": "jt101", "displayName": "Dr J. Tutor", "roles": ["TUTOR"]}]}
 QUERY = {"query": "{ me { username roles } }"}
@@ -129,6 +129,7 @@ def test_public_key_tokens_with_issuer_and_audience(
         jwt_public_key=public,
         jwt_issuer="https://idp.example",
         jwt_audience="needtoknow",
+        audit_key=TEST_AUDIT_KEY,  # nothing to derive it from with only a public key
     )
     with TestClient(create_app(settings)) as client:
         good = jwt.encode(

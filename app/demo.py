@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
+from app.importer import load_dataset
 from app.settings import Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from models.tables import User
 
 PERSONAS = [

@@ -1,4 +1,4 @@
-"""A synthetic college, loaded through the normal import path (`models.importer.load_dataset`)
+"""A synthetic college, loaded through the normal import path (`app.importer.load_dataset`)
 into a SQLite file that is cached by scale and seed, so reruns start at once.
 
     python benchmarks/college.py --scale large [--seed 1] [--rebuild]
@@ -28,9 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.importer import load_dataset
 from models.db import create_schema, make_engine
 from models.enums import NoteCategory
-from models.importer import load_dataset
 from models.migrate import MigrationError
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, so old cache files are not used

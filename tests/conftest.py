@@ -20,12 +20,12 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.testclient import TestClient
 
 from app.factory import create_app
+from app.importer import load_dataset
 from app.logs import ROOT as LOG_ROOT
 from app.logs import JsonFormatter
 from app.settings import Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 
 TEST_SECRET = "test-secret-" + "x" * 40
 

@@ -1,7 +1,6 @@
 """The `needtoknow` command (OPERATIONS.md)."""
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -74,26 +73,26 @@ def _db(settings: Settings, action: str) -> int:
     return 0
 
 
-def _load(settings: Settings, path: str, operator: str | None) -> int:
+def _load(settings: Settings, path: str, operator: str | None, historical: bool = False) -> int:
     from app.audit_key import audit_key
+    from app.importer import DatasetError, load_dataset_text
     from models.audit_chain import bind_audit_key
     from models.db import create_schema, make_engine
-    from models.importer import DatasetError, load_dataset
 
     key = audit_key(settings)
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         print(f"cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
-    except (ValueError, UnicodeDecodeError) as exc:
-        print(f"{path} is not valid JSON: {exc}", file=sys.stderr)
+    except UnicodeDecodeError as exc:
+        print(f"{path} is not valid UTF-8: {exc}", file=sys.stderr)
         return 2
     engine = bind_audit_key(make_engine(settings.database_url), key)
     create_schema(engine)
     try:
-        summary = load_dataset(engine, data, operator=operator)
+        summary = load_dataset_text(engine, text, operator=operator, historical=historical)
     except DatasetError as exc:
         print(f"{path}: {exc}", file=sys.stderr)
         return 1
@@ -237,6 +236,13 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER"),
         help="who runs the import, recorded as the actor of its audit events (default $USER)",
     )
+    load.add_argument(
+        "--historical",
+        action="store_true",
+        help="legacy records: a note's author, a discloser, an authoriser or a consent's "
+        "recipient may have been tied to the student (or on duty) then and not now; their "
+        "roles must still allow it. Recorded in the load's audit event",
+    )
     token = commands.add_parser("token", help="print a signed bearer token for a user")
     token.add_argument("username")
     token.add_argument("--minutes", type=int, default=60)
@@ -291,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(settings, args.host, args.port)
         if args.command == "load":
-            return _load(settings, args.file, args.operator)
+            return _load(settings, args.file, args.operator, args.historical)
         if args.command == "audit":
             from app import audit_cli
 

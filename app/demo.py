@@ -8,10 +8,10 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from app.audit_key import keyed
+from app.importer import load_dataset
 from app.settings import Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from models.tables import User
 
 PERSONAS = [

@@ -16,11 +16,11 @@ from starlette.testclient import TestClient
 import app.graphql_http as endpoint
 from app.audit_key import keyed
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import Settings
 from app.tokens import issue_token
 from benchmarks.count_statements import QUERY, college
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from resolvers.audit import commit_read_events
 
 

@@ -1,4 +1,4 @@
-"""A synthetic college, loaded through the normal import path (`models.importer.load_dataset`)
+"""A synthetic college, loaded through the normal import path (`app.importer.load_dataset`)
 into a SQLite file that is cached by scale and seed, so reruns start at once.
 
     python benchmarks/college.py --scale large [--seed 1] [--rebuild]
@@ -28,10 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.importer import load_dataset
 from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 from models.enums import NoteCategory
-from models.importer import load_dataset
 from models.migrate import MigrationError
 
 BENCH_AUDIT_KEY = b"needtoknow benchmark audit key, not a secret"

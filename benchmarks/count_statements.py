@@ -17,11 +17,11 @@ from starlette.testclient import TestClient
 import app.graphql_http as endpoint_module
 from app.audit_key import keyed
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import Settings
 from app.tokens import issue_token
 from authz.decisions import Decisions
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 
 QUERY = """query Page($first: Int!) { students(first: $first) { totalCount
   pageInfo { hasNextPage endCursor }
@@ -32,7 +32,7 @@ QUERY = """query Page($first: Int!) { students(first: $first) { totalCount
     disclosures { id recipient basis justification consent { id } } } } } }"""
 
 PERSONAS = {
-    "st100": ["SENIOR_TUTOR"],
+    "st100": ["SENIOR_TUTOR", "TUTOR"],  # a tutor needs the TUTOR role
     "jt101": ["TUTOR"],
     "wb200": ["WELLBEING"],
     "pl400": ["PORTER"],
@@ -69,7 +69,8 @@ def college(students: int) -> dict[str, Any]:
             notes.append(
                 {
                     "student": crsid,
-                    "author": "wb200" if tier == "WELLBEING_TEAM" else "jt101",
+                    # the student's own tutor: a note's author needs a relationship to them
+                    "author": "wb200" if tier == "WELLBEING_TEAM" else rows[-1]["tutor"],
                     "category": category,
                     "confidentiality": tier,
                     "summary": f"s{n}",

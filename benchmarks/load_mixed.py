@@ -50,11 +50,11 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 from app.audit_key import keyed  # noqa: E402
+from app.importer import load_dataset  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.tokens import issue_token  # noqa: E402
 from models.audit_chain import verify  # noqa: E402
 from models.db import create_schema, make_engine  # noqa: E402
-from models.importer import load_dataset  # noqa: E402
 from models.tables import AuditEvent, Consent, Disclosure, Note, Student  # noqa: E402
 
 SECRET = "load-mixed-secret-" + "x" * 40

@@ -24,9 +24,11 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import select
 
+from authz import acting
 from authz.decisions import Decisions
-from authz.facts import Carrier, DisclosureClass, NoteClass
+from authz.facts import Carrier, DisclosureClass, NoteClass, StudentTies
 from authz.ties import ties_of
+from models import fields as limits
 from models.audit_chain import commit_with_audit
 from models.enums import Confidentiality, DisclosureBasis, NoteCategory
 from models.ids import new_id
@@ -58,8 +60,12 @@ from resolvers.students import student_by_id
 # the policy does not grant must be indistinguishable.
 REFUSED = "not allowed: no such record, or you may not do this to it"
 
-MAX_LODGE_ALERT = 2000
-MAX_CRSID = 64
+# The API's spelling of the fields that the shared Acting rules (authz/acting.py) name.
+API_NAMES = acting.DATASET_NAMES | {
+    "authorisedBy": "authorisedByUsername",
+    "consent": "consentId",
+    "recipientUser": "recipientUsername",
+}
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 REFERENCE_GROUPS = 3
 REFERENCE_GROUP_LENGTH = 4
@@ -138,10 +144,16 @@ def _transaction(
 
 def _authorized(ctx: RequestContext, student_id: str | None, *actions: str) -> StudentRecord:
     """The student as the actor sees it, if the policy grants any of `actions` on it."""
-    record = None if student_id is None else student_by_id(ctx, student_id)
-    if record is None or not ctx.decisions.actions(record.standing) & set(actions):
+    record = None if student_id is None else student_by_id(ctx, _id(student_id, "studentId"))
+    if record is None or not acting.granted(ctx.decisions, record.standing, *actions):
         raise Forbidden(REFUSED)
     return record
+
+
+def _id(value: str, name: str) -> str:
+    """An id as given; one that could be no id at all (too long, not valid Unicode) is bad
+    input, whatever exists."""
+    return _text(value, name, limits.MAX_ID)
 
 
 def _reloaded(ctx: RequestContext, student_id: str) -> StudentRecord:
@@ -154,14 +166,29 @@ def _reloaded(ctx: RequestContext, student_id: str) -> StudentRecord:
     return record
 
 
-def _required(value: str, name: str) -> str:
+def _text(value: str, name: str, limit: int) -> str:
+    """`value` if it can be stored (models/fields.py: valid Unicode, no NUL, at most
+    `limit` characters), else bad input naming the field."""
+    problem = limits.text_problem(value, limit)
+    if problem is not None:
+        raise BadInput(f"{name} {problem}")
+    return value
+
+
+def _required(value: str, name: str, limit: int) -> str:
+    _text(value, name, limit)
     if not value.strip():
         raise BadInput(f"{name} must not be blank; give a value")
     return value
 
 
-def _optional_text(value: str | None) -> str | None:
-    return None if value is None or not value.strip() else value
+def _optional_text(value: str | None, name: str, limit: int) -> str | None:
+    return None if value is None or not _text(value, name, limit).strip() else value
+
+
+def _acting(problem: acting.ActingError | None) -> None:
+    if problem is not None:
+        raise BadInput(problem.message)
 
 
 def _actor_ref(ctx: RequestContext) -> StaffRef:
@@ -173,40 +200,28 @@ def _user_by_username(ctx: RequestContext, username: str) -> User | None:
     return ctx.session.exec(query).first()
 
 
-def _directs_or_supervises(ctx: RequestContext, user_id: str, student_id: str) -> bool:
-    for link in (DirectorOfStudies, Supervision):
-        query = select(link).where(link.user_id == user_id, link.student_id == student_id)
-        if ctx.session.exec(query).first() is not None:
-            return True
-    return False
+def _ties(ctx: RequestContext, row: Student) -> StudentTies:
+    directors = ctx.session.exec(
+        select(DirectorOfStudies.user_id).where(DirectorOfStudies.student_id == row.id)
+    ).all()
+    supervisors = ctx.session.exec(
+        select(Supervision.user_id).where(Supervision.student_id == row.id)
+    ).all()
+    return ties_of(row, tuple(sorted(directors)), tuple(sorted(supervisors)))
 
 
 def _user_by_id(ctx: RequestContext, user_id: str | None) -> User | None:
     return None if user_id is None else ctx.session.get(User, user_id)
 
 
-def _matches(given: str, *names: str | None) -> bool:
-    wanted = given.strip().casefold()
-    return any(name is not None and name.strip().casefold() == wanted for name in names)
-
-
 # =========================================================================== notes
 
 
-def _note_actions(tier: Confidentiality, category: NoteCategory) -> tuple[str, ...]:
-    """The policy actions any one of which lets an actor add such a note."""
-    if tier is Confidentiality.WELLBEING_TEAM:
-        return ("add_wellbeing_note",)
-    if category is NoteCategory.INCIDENT:
-        return ("add_team_note", "add_incident_note")
-    return ("add_team_note",)
-
-
 def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
-    summary = _required(draft.summary, "summary")
-    body = _required(draft.body, "body")
+    summary = _required(draft.summary, "summary", limits.MAX_SUMMARY)
+    body = _required(draft.body, "body", limits.MAX_BODY)
     record = _authorized(
-        ctx, draft.student_id, *_note_actions(draft.confidentiality, draft.category)
+        ctx, draft.student_id, *acting.note_actions(draft.confidentiality, draft.category)
     )
     note = Note(
         id=new_id(),
@@ -258,11 +273,7 @@ def set_risk_level(ctx: RequestContext, student_id: str, level: str) -> StudentR
 
 
 def set_lodge_alert(ctx: RequestContext, student_id: str, text: str | None) -> StudentRecord:
-    alert = _optional_text(text)
-    if alert is not None and len(alert) > MAX_LODGE_ALERT:
-        raise BadInput(
-            f"text is {len(alert)} characters long; shorten it to at most {MAX_LODGE_ALERT}"
-        )
+    alert = _optional_text(text, "text", limits.MAX_LODGE_ALERT)
     return _update_student(ctx, student_id, "set_lodge_alert", lodge_alert=alert)
 
 
@@ -276,29 +287,34 @@ def _consent_record(ctx: RequestContext, student: StudentRecord, consent: Consen
 
 
 def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
-    description = _required(draft.recipient_description, "recipientDescription")
-    if not draft.categories:
-        raise BadInput("categories must not be empty; name at least one note category")
-    if len(set(draft.categories)) != len(draft.categories):
-        raise BadInput("categories lists a category twice; list each category once")
+    description = _required(
+        draft.recipient_description, "recipientDescription", limits.MAX_RECIPIENT
+    )
+    if draft.recipient_username is not None:
+        _text(draft.recipient_username, "recipientUsername", limits.MAX_USERNAME)
     if draft.expires_at is not None:
         if draft.expires_at.utcoffset() is None:
             raise BadInput("expiresAt has no UTC offset; add one, e.g. '+00:00' or 'Z'")
-        if draft.expires_at <= ctx.now:
-            raise BadInput("expiresAt is not in the future; give a later time or omit it")
+        problem = limits.time_problem(draft.expires_at, limits.When.ANY, ctx.now)
+        if problem is not None:
+            raise BadInput(f"expiresAt {problem}")
+    _acting(
+        acting.consent_problem(draft.categories, ctx.now, draft.expires_at, None, API_NAMES)
+    )
     record = _authorized(ctx, draft.student_id, "grant_consent")
     recipient_id: str | None = None
     if draft.recipient_username is not None:
         user = _user_by_username(ctx, draft.recipient_username)
-        # Only a Director of Studies or supervisor of this student can be a user
-        # recipient (a consent unlocks nothing for anyone else), and every other name
-        # gets the same answer: a student cannot use this to learn who has an account.
-        if user is None or not _directs_or_supervises(ctx, user.id, record.row.id):
-            raise BadInput(
-                "recipientUsername must name one of this student's Directors of Studies or "
-                "supervisors; for anyone else, omit it and describe them in "
-                "recipientDescription"
-            )
+        # Every name that is no such recipient gets the same answer, an unknown one too:
+        # a student cannot use this to learn who has an account.
+        refusal = acting.consent_recipient_problem(
+            "" if user is None else user.id,
+            (),
+            _ties(ctx, record.row),
+            API_NAMES,
+        )
+        _acting(refusal)
+        assert user is not None  # an unknown name has no id among the student's ties
         recipient_id = user.id
     consent = Consent(
         id=new_id(),
@@ -316,7 +332,7 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
 
 
 def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
-    consent = ctx.session.get(Consent, consent_id)
+    consent = ctx.session.get(Consent, _id(consent_id, "id"))
     _authorized(ctx, None if consent is None else consent.student_id, "revoke_consent")
     assert consent is not None  # _authorized refused an unknown id
     if consent.revoked_at is not None:
@@ -340,21 +356,23 @@ CONSENT_MISMATCH = (
 
 def _check_disclosure_input(draft: DisclosureDraft) -> None:
     """Checks that look at the input alone."""
-    _required(draft.recipient, "recipient")
-    _required(draft.information_shared, "informationShared")
-    if draft.basis is DisclosureBasis.CONSENT:
-        if draft.consent_id is None or not draft.consent_id.strip():
-            raise BadInput("basis CONSENT needs consentId: the id of the student's consent")
-    else:
-        if draft.consent_id is not None:
-            raise BadInput(f"consentId is only for basis CONSENT; remove it for {draft.basis}")
-        if _optional_text(draft.justification) is None:
-            raise BadInput(f"basis {draft.basis} needs a justification: say why it was shared")
-    if draft.withheld_from_student and draft.basis is not DisclosureBasis.LEGAL_OBLIGATION:
-        raise BadInput(
-            "only a LEGAL_OBLIGATION disclosure may be withheld from the student; "
-            "set withheldFromStudent to false"
+    _required(draft.recipient, "recipient", limits.MAX_RECIPIENT)
+    _required(draft.information_shared, "informationShared", limits.MAX_INFORMATION_SHARED)
+    _optional_text(draft.justification, "justification", limits.MAX_JUSTIFICATION)
+    if draft.authorised_by_username is not None:
+        _text(draft.authorised_by_username, "authorisedByUsername", limits.MAX_USERNAME)
+    names_consent = draft.consent_id is not None and bool(
+        _id(draft.consent_id, "consentId").strip()
+    )
+    _acting(
+        acting.disclosure_input_problem(
+            draft.basis,
+            names_consent,
+            draft.justification,
+            draft.withheld_from_student,
+            API_NAMES,
         )
+    )
 
 
 def _active_matching_consent(
@@ -364,68 +382,49 @@ def _active_matching_consent(
     Every failure answers the same message: a duty tutor may record a disclosure but
     not read consents, so the answer must not tell which check failed."""
     consent = None if draft.consent_id is None else ctx.session.get(Consent, draft.consent_id)
-    if consent is None or consent.student_id != student.row.id or not consent.is_active(ctx.now):
+    if consent is None:
         raise BadInput(CONSENT_MISMATCH)
     recipient = _user_by_id(ctx, consent.recipient_id)
-    names = (
-        consent.recipient_description,
-        None if recipient is None else recipient.username,
-        None if recipient is None else recipient.display_name,
-    )
-    if not _matches(draft.recipient, *names):
+    names = () if recipient is None else (recipient.username, recipient.display_name)
+    if acting.consent_mismatch(consent, student.row.id, draft.recipient, names, ctx.now):
         raise BadInput(CONSENT_MISMATCH)
     return consent
 
 
-def _is_senior(ctx: RequestContext, student: StudentRecord, user: User | None) -> bool:
-    """Whether the policy gives `user` (None: the actor) the SENIOR relationship to the
-    student."""
-    if user is None:
-        return "SENIOR" in student.standing.relationships
+def _senior(ctx: RequestContext, ties: StudentTies, user: User) -> bool:
+    """Whether the policy gives `user` the SENIOR relationship to the student now."""
     caller = load_caller(ctx.session, user.username, ctx.now)
     if caller is None:
         return False
-    row = student.row
-    directors = ctx.session.exec(
-        select(DirectorOfStudies.user_id).where(DirectorOfStudies.student_id == row.id)
-    ).all()
-    supervisors = ctx.session.exec(
-        select(Supervision.user_id).where(Supervision.student_id == row.id)
-    ).all()
-    ties = ties_of(row, tuple(sorted(directors)), tuple(sorted(supervisors)))
-    return "SENIOR" in Decisions(ctx.decisions.oso, caller, ctx.decisions.shared).relationships(
-        ties
-    )
+    decisions = Decisions(ctx.decisions.oso, caller, ctx.decisions.shared)
+    return acting.is_senior(decisions, ties)
 
 
 def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> DisclosureRecord:
     _check_disclosure_input(draft)
     student = _authorized(ctx, draft.student_id, "record_disclosure")
     authoriser: User | None = None
-    if draft.authorised_by_username is not None and draft.authorised_by_username.strip():
+    named = draft.authorised_by_username is not None and bool(draft.authorised_by_username.strip())
+    if named and draft.authorised_by_username is not None:
         authoriser = _user_by_username(ctx, draft.authorised_by_username)
-        if authoriser is None:
-            raise BadInput(
-                "authorisedByUsername names no user of the service; give an existing username"
-            )
+    ties = _ties(ctx, student.row)
+    # An unknown username and a user who is not senior get the same answer.
+    authoriser_senior = authoriser is not None and _senior(ctx, ties, authoriser)
+    _acting(acting.authoriser_problem(named, authoriser_senior, API_NAMES))
     consent: Consent | None = None
     if draft.basis is DisclosureBasis.CONSENT:
         consent = _active_matching_consent(ctx, student, draft)
-    if draft.basis is DisclosureBasis.LEGAL_OBLIGATION and not (
-        _is_senior(ctx, student, None)
-        or (authoriser is not None and _is_senior(ctx, student, authoriser))
-    ):
-        raise BadInput(
-            "a LEGAL_OBLIGATION disclosure needs the Senior Tutor or a Deputy Senior Tutor: "
-            "record it as one, or name one in authorisedByUsername"
-        )
+    actor_senior = "SENIOR" in student.standing.relationships
+    _acting(
+        acting.legal_obligation_problem(draft.basis, actor_senior, authoriser_senior, API_NAMES)
+    )
     disclosure = Disclosure(
         id=new_id(),
         student_id=student.row.id,
         recipient=draft.recipient,
         basis=draft.basis.value,
         consent_id=None if consent is None else consent.id,
-        justification=_optional_text(draft.justification),
+        justification=None if not (draft.justification or "").strip() else draft.justification,
         information_shared=draft.information_shared,
         disclosed_by_id=ctx.actor.id,
         authorised_by_id=None if authoriser is None else authoriser.id,
@@ -469,12 +468,10 @@ def raise_concern(ctx: RequestContext, crsid: str, description: str) -> ConcernR
     do one lookup and one insert and answer the same receipt; the lookup ignores the
     raiser's view on purpose (the raiser has no relationship), and its result never
     reaches the answer."""
-    given = crsid.strip()
+    given = _text(crsid, "crsid", limits.MAX_CRSID).strip()
     if not given:
         raise BadInput("crsid must not be blank; give the student's crsid")
-    if len(given) > MAX_CRSID:
-        raise BadInput(f"crsid is longer than {MAX_CRSID} characters; check it")
-    _required(description, "description")
+    _required(description, "description", limits.MAX_CONCERN)
     reference = new_reference()
     query = select(Student.id).where(func.lower(Student.crsid) == given.lower())
     student_id = ctx.session.exec(query).first()

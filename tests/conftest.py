@@ -22,13 +22,13 @@ from starlette.testclient import TestClient
 
 from app.audit_key import keyed
 from app.factory import create_app
+from app.importer import load_dataset
 from app.logs import ROOT as LOG_ROOT
 from app.logs import JsonFormatter
 from app.settings import Settings
 from app.tokens import issue_token
 from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40

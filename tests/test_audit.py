@@ -26,7 +26,7 @@ def at(days: float) -> str:
 DATASET: dict[str, Any] = {
     "users": [
         {"username": "jt101", "displayName": "Dr J. Tutor", "roles": ["TUTOR"]},
-        {"username": "st100", "displayName": "Prof. Senior", "roles": ["SENIOR_TUTOR"]},
+        {"username": "st100", "displayName": "Prof. Senior", "roles": ["SENIOR_TUTOR", "TUTOR"]},
         {"username": "wb200", "displayName": "W. Being", "roles": ["WELLBEING"]},
         {"username": "pl400", "displayName": "P. Lodge", "roles": ["PORTER"]},
         {"username": "hu500", "displayName": "H. Union", "roles": ["HUS_WELFARE_OFFICER"]},

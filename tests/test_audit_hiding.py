@@ -16,8 +16,8 @@ from graphql import GraphQLObjectType, build_ast_schema, parse
 from sqlmodel import Session, col, select
 
 from app.cli import main
+from app.importer import load_dataset
 from models.ids import natural_id
-from models.importer import load_dataset
 from models.tables import AuditEvent
 from tests.conftest import TEST_AUDIT_KEY, Service, fresh_database, start_service, stop_service
 from tests.test_audit import DATASET, at

@@ -20,10 +20,10 @@ from starlette.testclient import TestClient
 import resolvers.students
 from app.audit_key import keyed
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import ConfigurationError, Settings
 from app.tokens import issue_token
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 from tests.matrix import college as c
 

@@ -134,6 +134,7 @@ def college() -> dict[str, Any]:
         revoked: str | None = None,
     ) -> dict[str, Any]:
         return {
+            "ref": description,
             "student": student,
             "recipient": recipient,
             "recipientDescription": description,

@@ -31,11 +31,11 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import Settings
 from authz.decisions import Decisions
 from authz.engine import build_oso
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from models.tables import Consent, Student
 from resolvers.caller import load_caller
 from resolvers.statistics import ALLOWED, Dimension, Measure, scope_for, statistics_table

@@ -250,8 +250,9 @@ def test_the_method_says_which_tiers_and_why(service: Service) -> None:
     [
         (_user("plain_analyst", "ANALYST"), BOTH),
         (_user("senior_and_wellbeing", "SENIOR_TUTOR", "WELLBEING"), TEAM_ONLY),
-        (_user("analyst_tutor", "ANALYST"), TEAM_ONLY),  # tutor of one student below
-        (_user("analyst_dos", "ANALYST"), TEAM_ONLY),  # director of studies below
+        # tutor of one student below (a tie needs its role)
+        (_user("analyst_tutor", "ANALYST", "TUTOR"), TEAM_ONLY),
+        (_user("analyst_dos", "ANALYST", "DIRECTOR_OF_STUDIES"), TEAM_ONLY),  # DoS below
         (_user("analyst_off_duty", "ANALYST", "DUTY_TUTOR"), TEAM_ONLY),  # no shift now
         (_user("analyst_porter", "ANALYST", "PORTER"), TEAM_ONLY),  # writes incidents
         (_user("analyst_office", "ANALYST", "TUTORIAL_OFFICE"), BOTH),  # no note access
@@ -262,8 +263,8 @@ def test_the_tiers_follow_what_the_policy_lets_the_caller_do_with_notes(
 ) -> None:
     dataset = college()
     dataset["users"].append(user)
-    if user["username"] == "analyst_tutor":
-        dataset["students"][0]["tutor"] = "analyst_tutor"
+    if user["username"] == "analyst_tutor":  # a student of their own, no notes
+        dataset["students"].append({"crsid": "tutee01", "name": "T", "tutor": "analyst_tutor"})
     if user["username"] == "analyst_dos":
         dataset["students"][1]["directorsOfStudies"] = ["analyst_dos"]
     service = service_factory(dataset)

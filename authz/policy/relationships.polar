@@ -7,8 +7,10 @@ actor Caller {}
 relationship(actor: Caller, "SELF", ties: StudentTies) if
     "STUDENT" in actor.role_list and ties.crsid = actor.username;
 
+# A tie counts only with its role (a tutor link to a user who is not a TUTOR grants
+# nothing): the importer and the API refuse such links, and a row left from before is inert.
 relationship(actor: Caller, "TUTOR", ties: StudentTies) if
-    ties.tutor_id = actor.id;
+    "TUTOR" in actor.role_list and ties.tutor_id = actor.id;
 
 relationship(actor: Caller, "SENIOR", _: StudentTies) if
     "SENIOR_TUTOR" in actor.role_list or "DEPUTY_SENIOR_TUTOR" in actor.role_list;
@@ -27,7 +29,7 @@ relationship(actor: Caller, "DUTY", _: StudentTies) if
     "DUTY_TUTOR" in actor.role_list and actor.on_duty = true;
 
 relationship(actor: Caller, "DOS", ties: StudentTies) if
-    actor.id in ties.director_list;
+    "DIRECTOR_OF_STUDIES" in actor.role_list and actor.id in ties.director_list;
 
 relationship(actor: Caller, "SUPERVISOR", ties: StudentTies) if
-    actor.id in ties.supervisor_list;
+    "SUPERVISOR" in actor.role_list and actor.id in ties.supervisor_list;

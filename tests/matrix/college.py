@@ -654,7 +654,10 @@ def build_mini(n: int, parts: frozenset[str], state: str) -> tuple[dict[str, Any
     if state != "none":
         granted, expires, revoked = at(days=-5), None, None
         categories = ["ACADEMIC", "MENTAL_HEALTH"]
-        recipient = actor
+        # A consent's user recipient is one of the student's directors of studies or
+        # supervisors (the API and the importer refuse anyone else): to an actor who is
+        # neither, the consent goes to an outside party.
+        recipient = actor if parts & {"DOS", "SUPERVISOR"} else None
         if state == "revoked":
             revoked = at(days=-1)
         elif state == "expired":

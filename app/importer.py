@@ -1,53 +1,66 @@
-"""Import a dataset file (OPERATIONS.md, "Dataset file") in one transaction: all or nothing.
+"""`needtoknow load`: a dataset file (OPERATIONS.md, "Dataset file") applied in one
+transaction, all or nothing, audited.
 
-The work runs in two phases:
-
-1. *Parse*: the top level and every record are checked against pydantic models that
-   forbid unknown keys, so a typo is refused rather than silently ignored. Nothing here
-   touches the database.
-2. *Apply*: inside one transaction, kind by kind (users, students, duty shifts, notes,
-   consents, disclosures, so that a reference always points to an earlier kind), each
-   record is checked against the database and the rest of the file, then written. The
-   first problem raises `DatasetError`; the transaction is rolled back and the database
-   is left exactly as it was. On success the load's audit events (ACCESS.md property 5:
-   one per student whose records it created or changed, one for users and duty shifts)
-   are appended by `commit_with_audit`, which commits them and the load together.
+The file is read and every record checked on its own first (models/dataset.py: shape,
+ranges, Unicode). Then, inside one transaction, kind by kind (users, students, duty
+shifts, notes, consents, disclosures, so that a reference always points to an earlier
+kind), each record is checked against the database and the rest of the file, then
+written. Who may write what is decided by the same Acting rules as the API's mutations
+(authz/acting.py, asking the same policy): a tutor, director of studies or supervisor
+needs the matching role; a note's author, a disclosure's discloser and authoriser need
+the relationship to the student, at the record's time, that the API would ask of them; a
+consent's recipient user is one of the student's directors of studies or supervisors.
+The first problem raises `DatasetError`; the transaction is rolled back and the database
+is left exactly as it was. On success the load's audit events (ACCESS.md property 5: one
+per student whose records it created or changed, one for users and duty shifts) are
+appended by `commit_with_audit`, which commits them and the load together.
 
 Users and students get ids from `natural_id("user" | "student", key)` (their usernames
 and crsids are visible to whoever sees them); those that already exist under another id
 (made through the API) are found by username / crsid and keep their id. Notes, consents,
 disclosures and duty shifts get random ids (`new_id`): an id derived from their content
 would let a reader of the id confirm a guessed note body. Loading the same file twice
-finds them again by `import_key` (`models.ids.import_key` of the natural key), a column
-the API never exposes; rows imported before that column existed (whose id is the old
-`natural_id` of the natural key) are found by that id and given their key.
+finds them again by `import_key` (`models.ids.import_key` of the natural key; for a
+consent, of its `ref`), a column the API never exposes; rows imported before that column
+existed (whose id is the old `natural_id` of the natural key) are found by that id and
+given their key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypedDict, TypeVar
+from datetime import datetime
+from typing import Any, TypedDict, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    ValidationError,
-)
-from pydantic.alias_generators import to_camel
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from app.import_acting import ImportActing
+from authz import acting
+from authz.engine import build_oso
 from models.audit_chain import AuditDraft, commit_with_audit
+from models.dataset import (
+    WHOLE_RECORD,
+    ConsentIn,
+    DatasetError,
+    DisclosureIn,
+    DutyShiftIn,
+    ImportSummary,
+    Item,
+    KindCounts,
+    NoteIn,
+    StudentIn,
+    Tally,
+    UserIn,
+    check_unique,
+    parse_dataset,
+    read_dataset_text,
+    utc_iso,
+)
 from models.db import utcnow
-from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
+from models.enums import Confidentiality, Role
 from models.ids import import_key, natural_id, new_id
 from models.tables import (
     Consent,
@@ -60,350 +73,9 @@ from models.tables import (
     User,
 )
 
-__all__ = ["DatasetError", "ImportSummary", "KindCounts", "load_dataset"]
+__all__ = ["DatasetError", "ImportSummary", "KindCounts", "load_dataset", "load_dataset_text"]
 
-LIST_KEYS = ("users", "students", "dutyShifts", "notes", "consents", "disclosures")
-SENIOR_ROLES = frozenset({Role.SENIOR_TUTOR.value, Role.DEPUTY_SENIOR_TUTOR.value})
-# ACCESS.md "Acting": who may write a WELFARE_TEAM note (porters: incidents only; anyone:
-# concerns) and record a disclosure.
-WRITER_ROLES = frozenset(
-    role.value
-    for role in (
-        Role.TUTOR,
-        Role.SENIOR_TUTOR,
-        Role.DEPUTY_SENIOR_TUTOR,
-        Role.WELLBEING,
-        Role.DUTY_TUTOR,
-    )
-)
-WRITERS_SHOWN = "TUTOR, SENIOR_TUTOR, DEPUTY_SENIOR_TUTOR, WELLBEING or DUTY_TUTOR"
-TOP_LEVEL = "dataset"
-WHOLE_RECORD = "(record)"
-
-
-# =========================================================================== errors
-
-
-class DatasetError(ValueError):
-    """Bad input: nothing was imported.
-
-    `record` names the record at fault ("students[3] (crsid 'ab123')"; "dataset" for the
-    top level), `field` the key at fault in the file's own spelling ("tutor", "roles[1]";
-    "(record)" for the record as a whole), `problem` what is wrong and how to fix it."""
-
-    def __init__(self, record: str, field: str, problem: str) -> None:
-        self.record = record
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{record}: field '{field}': {problem}")
-
-
-# =========================================================================== summary
-
-
-@dataclass(frozen=True)
-class KindCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What one load did, per kind. `unchanged` counts records already present as given
-    (shifts, notes and disclosures that were skipped; users, students and consents that
-    needed no change)."""
-
-    users: KindCounts = KindCounts()
-    students: KindCounts = KindCounts()
-    duty_shifts: KindCounts = KindCounts()
-    notes: KindCounts = KindCounts()
-    consents: KindCounts = KindCounts()
-    disclosures: KindCounts = KindCounts()
-
-    def __str__(self) -> str:
-        names = ("users", "students", "duty_shifts", "notes", "consents", "disclosures")
-        return "; ".join(
-            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
-            for name, c in ((name, getattr(self, name)) for name in names)
-        )
-
-
-@dataclass
-class _Tally:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def count(self, *, created: bool = False, updated: bool = False) -> None:
-        if created:
-            self.created += 1
-        elif updated:
-            self.updated += 1
-        else:
-            self.unchanged += 1
-
-    def freeze(self) -> KindCounts:
-        return KindCounts(self.created, self.updated, self.unchanged)
-
-
-# =========================================================================== field types
-
-T = TypeVar("T", bound=Hashable)
-
-
-def _parse_time(value: object) -> datetime:
-    example = "write e.g. '2026-11-02T10:00:00+00:00'"
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an ISO 8601 time; {example}") from None
-    else:
-        raise ValueError(f"expected an ISO 8601 time string, got {type(value).__name__}; {example}")
-    if parsed.utcoffset() is None:
-        raise ValueError(f"time {value!s} has no UTC offset; add one, e.g. '+00:00' or 'Z'")
-    return parsed
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank; give a value")
-    return value
-
-
-def _no_repeats(values: list[T]) -> list[T]:
-    seen: set[T] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!s} is listed twice; list each entry once")
-        seen.add(value)
-    return values
-
-
-Time = Annotated[datetime, BeforeValidator(_parse_time)]
-Text = Annotated[str, StringConstraints(strict=True)]
-NonBlank = Annotated[str, StringConstraints(strict=True), AfterValidator(_not_blank)]
-Key = Annotated[str, StringConstraints(strict=True, max_length=64), AfterValidator(_not_blank)]
-Name = Annotated[str, StringConstraints(strict=True, max_length=200), AfterValidator(_not_blank)]
-Text100 = Annotated[str, StringConstraints(strict=True, max_length=100)]
-Text200 = Annotated[str, StringConstraints(strict=True, max_length=200)]
-Text500 = Annotated[str, StringConstraints(strict=True, max_length=500)]
-Text2000 = Annotated[str, StringConstraints(strict=True, max_length=2000)]
-Roles = Annotated[list[Role], AfterValidator(_no_repeats)]
-Categories = Annotated[list[NoteCategory], AfterValidator(_no_repeats)]
-Usernames = Annotated[list[Text], AfterValidator(_no_repeats)]
-
-
-# =========================================================================== record models
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
-
-
-class UserIn(_Record):
-    username: Key
-    display_name: Name
-    roles: Roles = []
-
-
-class StudentIn(_Record):
-    crsid: Key
-    name: Name
-    course: Text200 | None = None
-    year_of_study: StrictInt | None = None
-    tutor: Text | None = None
-    directors_of_studies: Usernames = []
-    supervisors: Usernames = []
-    room: Text100 | None = None
-    emergency_contact: Text500 | None = None
-    welfare_flag: StrictBool = False
-    risk_level: RiskLevel = RiskLevel.NONE
-    lodge_alert: Text2000 | None = None
-
-
-class DutyShiftIn(_Record):
-    username: Text
-    starts_at: Time
-    ends_at: Time
-
-
-class NoteIn(_Record):
-    student: Text
-    author: Text
-    category: NoteCategory
-    confidentiality: Confidentiality
-    summary: NonBlank
-    body: NonBlank
-    created_at: Time
-
-
-class ConsentIn(_Record):
-    ref: NonBlank | None = None
-    student: Text
-    recipient: Text | None = None
-    recipient_description: NonBlank
-    categories: Categories
-    granted_at: Time
-    expires_at: Time | None = None
-    revoked_at: Time | None = None
-
-
-class DisclosureIn(_Record):
-    student: Text
-    recipient: NonBlank
-    basis: DisclosureBasis
-    consent_ref: NonBlank | None = None
-    consent_id: NonBlank | None = None
-    justification: Text | None = None
-    information_shared: NonBlank
-    disclosed_by: Text
-    authorised_by: Text | None = None
-    occurred_at: Time
-    withheld_from_student: StrictBool = False
-
-
-# =========================================================================== parse phase
-
-R = TypeVar("R", bound=_Record)
-
-
-@dataclass(frozen=True)
-class _Item(Generic[R]):
-    """One parsed record and the label that names it in errors."""
-
-    label: str
-    record: R
-
-    def error(self, field: str, problem: str) -> DatasetError:
-        return DatasetError(self.label, field, problem)
-
-
-@dataclass(frozen=True)
-class _Dataset:
-    users: list[_Item[UserIn]]
-    students: list[_Item[StudentIn]]
-    duty_shifts: list[_Item[DutyShiftIn]]
-    notes: list[_Item[NoteIn]]
-    consents: list[_Item[ConsentIn]]
-    disclosures: list[_Item[DisclosureIn]]
-
-
-# The raw keys that name a record in error messages, per kind.
-_LABEL_KEYS: dict[str, tuple[str, ...]] = {
-    "users": ("username",),
-    "students": ("crsid",),
-    "dutyShifts": ("username", "startsAt"),
-    "notes": ("student", "author", "createdAt"),
-    "consents": ("ref", "student", "recipientDescription"),
-    "disclosures": ("student", "recipient", "occurredAt"),
-}
-
-
-def _label(kind: str, index: int, raw: object) -> str:
-    base = f"{kind}[{index}]"
-    if not isinstance(raw, Mapping):
-        return base
-    shown = [f"{key} {raw[key]!r}" for key in _LABEL_KEYS[kind] if isinstance(raw.get(key), str)]
-    return f"{base} ({', '.join(shown)})" if shown else base
-
-
-def _field_of(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or WHOLE_RECORD
-
-
-def _shorten(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _explain(error: Mapping[str, Any], model: type[_Record]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        known = ", ".join(info.alias or name for name, info in model.model_fields.items())
-        return f"unknown field; check its spelling (known fields: {known})"
-    if kind == "missing":
-        return "required field is missing; add it"
-    if kind == "value_error":
-        return str(error["ctx"]["error"])
-    return f"{error['msg']} (got {_shorten(error.get('input'))})"
-
-
-def _parse_record(kind: str, index: int, raw: object, model: type[R]) -> _Item[R]:
-    label = _label(kind, index, raw)
-    if not isinstance(raw, Mapping):
-        raise DatasetError(label, WHOLE_RECORD, f"must be a JSON object, got {type(raw).__name__}")
-    try:
-        record = model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise DatasetError(label, _field_of(first["loc"]), _explain(first, model)) from None
-    return _Item(label, record)
-
-
-def _parse_list(data: Mapping[str, Any], kind: str, model: type[R]) -> list[_Item[R]]:
-    return [_parse_record(kind, i, raw, model) for i, raw in enumerate(data.get(kind, []))]
-
-
-def _check_top_level(data: object) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise DatasetError(
-            TOP_LEVEL, WHOLE_RECORD, f"a dataset must be a JSON object, got {type(data).__name__}"
-        )
-    for key, value in data.items():
-        if key not in LIST_KEYS:
-            raise DatasetError(
-                TOP_LEVEL,
-                str(key),
-                f"unknown top-level key; check its spelling (known keys: {', '.join(LIST_KEYS)})",
-            )
-        if not isinstance(value, list):
-            raise DatasetError(
-                TOP_LEVEL, key, f"must be a list of objects, got {type(value).__name__}"
-            )
-    return data
-
-
-def _parse(data: object) -> _Dataset:
-    checked = _check_top_level(data)
-    return _Dataset(
-        users=_parse_list(checked, "users", UserIn),
-        students=_parse_list(checked, "students", StudentIn),
-        duty_shifts=_parse_list(checked, "dutyShifts", DutyShiftIn),
-        notes=_parse_list(checked, "notes", NoteIn),
-        consents=_parse_list(checked, "consents", ConsentIn),
-        disclosures=_parse_list(checked, "disclosures", DisclosureIn),
-    )
-
-
-def _check_unique(items: list[_Item[R]], key: Callable[[R], Hashable], field: str) -> None:
-    """Refuse a natural key that appears twice in one file; `field` names the key."""
-    first: dict[Hashable, str] = {}
-    for item in items:
-        value = key(item.record)
-        if value is None:
-            continue
-        if value in first:
-            raise item.error(
-                field,
-                f"duplicate: same {field} as {first[value]}; "
-                "a record may appear only once in a file, remove one",
-            )
-        first[value] = item.label
-
-
-def _utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
+HISTORICAL = "historical"  # in the audit event of a load made with --historical
 
 # =========================================================================== apply phase
 
@@ -420,8 +92,9 @@ class _Context:
     """The transaction's session, lookups by natural key (database or this file), and
     what the load changed (for its audit events)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, acting: ImportActing) -> None:
         self.session = session
+        self.acting = acting
         self._users: dict[str, User] = {}
         self._students: dict[str, Student] = {}
         self.consents_by_ref: dict[str, Consent] = {}
@@ -468,8 +141,11 @@ class _Context:
             draft(student_id, changes.field_names, changes.sealed_fields)
             for student_id, changes in self._student_changes.items()
         ]
-        if self._other_changes:
-            drafts.append(draft(None, self._other_changes, ()))
+        others = list(self._other_changes)
+        if drafts and self.acting.historical:
+            others.append(HISTORICAL)  # the relaxed rules are on the record
+        if others:
+            drafts.append(draft(None, others, ()))
         return drafts
 
     def find_user(self, username: str) -> User | None:
@@ -494,7 +170,7 @@ class _Context:
     def remember_student(self, student: Student) -> None:
         self._students[student.crsid] = student
 
-    def user(self, item: _Item[Any], field: str, username: str) -> User:
+    def user(self, item: Item[Any], field: str, username: str) -> User:
         found = self.find_user(username)
         if found is None:
             raise item.error(
@@ -504,7 +180,7 @@ class _Context:
             )
         return found
 
-    def student(self, item: _Item[Any], field: str, crsid: str) -> Student:
+    def student(self, item: Item[Any], field: str, crsid: str) -> Student:
         found = self.find_student(crsid)
         if found is None:
             raise item.error(
@@ -514,7 +190,7 @@ class _Context:
             )
         return found
 
-    def write(self, item: _Item[Any], *rows: object) -> None:
+    def write(self, item: Item[Any], *rows: object) -> None:
         """Add rows and flush now, so that a database refusal names this record."""
         self.session.add_all(rows)
         try:
@@ -561,9 +237,9 @@ def _imported_rows(
 # --------------------------------------------------------------------------- users
 
 
-def _import_users(ctx: _Context, items: list[_Item[UserIn]]) -> KindCounts:
-    _check_unique(items, lambda u: u.username, "username")
-    tally = _Tally()
+def _import_users(ctx: _Context, items: list[Item[UserIn]]) -> KindCounts:
+    check_unique(items, lambda u: u.username, "username")
+    tally = Tally()
     for item in items:
         given = item.record
         roles = [role.value for role in given.roles]
@@ -605,9 +281,30 @@ class _StudentValues(TypedDict):
     lodge_alert: str | None
 
 
-def _student_values(ctx: _Context, item: _Item[StudentIn]) -> _StudentValues:
+_LINK_NAMES = {
+    "tutor": "tutor",
+    "directorsOfStudies": "Director of Studies",
+    "supervisors": "supervisor",
+}
+
+
+def _linked(ctx: _Context, item: Item[StudentIn], link: str, field: str, username: str) -> User:
+    """The user a student is tied to as `link` ("tutor", ...), who must hold its role."""
+    user = ctx.user(item, field, username)
+    problem = acting.link_role_problem(link, user.roles)
+    if problem is not None:
+        raise item.error(
+            field,
+            f"user {username!r} cannot be the student's {_LINK_NAMES[link]}: {problem}; "
+            "give them the "
+            "role under 'users', or correct the username",
+        )
+    return user
+
+
+def _student_values(ctx: _Context, item: Item[StudentIn]) -> _StudentValues:
     given = item.record
-    tutor = None if given.tutor is None else ctx.user(item, "tutor", given.tutor)
+    tutor = None if given.tutor is None else _linked(ctx, item, "tutor", "tutor", given.tutor)
     return {
         "name": given.name,
         "course": given.course,
@@ -621,8 +318,8 @@ def _student_values(ctx: _Context, item: _Item[StudentIn]) -> _StudentValues:
     }
 
 
-def _user_ids(ctx: _Context, item: _Item[StudentIn], field: str, usernames: list[str]) -> set[str]:
-    return {ctx.user(item, f"{field}[{i}]", name).id for i, name in enumerate(usernames)}
+def _user_ids(ctx: _Context, item: Item[StudentIn], link: str, usernames: list[str]) -> set[str]:
+    return {_linked(ctx, item, link, f"{link}[{i}]", name).id for i, name in enumerate(usernames)}
 
 
 Link = TypeVar("Link", DirectorOfStudies, Supervision)
@@ -630,7 +327,7 @@ Link = TypeVar("Link", DirectorOfStudies, Supervision)
 
 def _replace_links(
     ctx: _Context,
-    item: _Item[StudentIn],
+    item: Item[StudentIn],
     table: type[Link],
     student_id: str,
     user_ids: set[str],
@@ -646,9 +343,9 @@ def _replace_links(
     return True
 
 
-def _import_students(ctx: _Context, items: list[_Item[StudentIn]]) -> KindCounts:
-    _check_unique(items, lambda s: s.crsid, "crsid")
-    tally = _Tally()
+def _import_students(ctx: _Context, items: list[Item[StudentIn]]) -> KindCounts:
+    check_unique(items, lambda s: s.crsid, "crsid")
+    tally = Tally()
     for item in items:
         given = item.record
         values = _student_values(ctx, item)
@@ -679,7 +376,7 @@ def _import_students(ctx: _Context, items: list[_Item[StudentIn]]) -> KindCounts
 
 
 def _shift_key(shift: DutyShiftIn) -> tuple[str, ...]:
-    return (shift.username, _utc_iso(shift.starts_at), _utc_iso(shift.ends_at))
+    return (shift.username, utc_iso(shift.starts_at), utc_iso(shift.ends_at))
 
 
 def _same_times(ctx: _Context, user: User, given: DutyShiftIn) -> DutyShift | None:
@@ -692,12 +389,12 @@ def _same_times(ctx: _Context, user: User, given: DutyShiftIn) -> DutyShift | No
     return ctx.session.exec(same_times).first()
 
 
-def _import_duty_shifts(ctx: _Context, items: list[_Item[DutyShiftIn]]) -> KindCounts:
-    _check_unique(items, _shift_key, "username+startsAt+endsAt")
+def _import_duty_shifts(ctx: _Context, items: list[Item[DutyShiftIn]]) -> KindCounts:
+    check_unique(items, _shift_key, "username+startsAt+endsAt")
     existing = _imported_rows(
         ctx, DutyShift, "duty_shift", [_shift_key(item.record) for item in items]
     )
-    tally = _Tally()
+    tally = Tally()
     for item in items:
         given = item.record
         if given.ends_at <= given.starts_at:
@@ -735,7 +432,7 @@ def _note_key(note: NoteIn) -> tuple[str, ...]:
     return (
         note.student,
         note.author,
-        _utc_iso(note.created_at),
+        utc_iso(note.created_at),
         note.category.value,
         note.confidentiality.value,
         note.summary,
@@ -743,42 +440,37 @@ def _note_key(note: NoteIn) -> tuple[str, ...]:
     )
 
 
-def _check_author(item: _Item[NoteIn], author: User) -> None:
-    """ACCESS.md "Acting", addNote: who may write a note of this tier and category."""
+def _check_author(ctx: _Context, item: Item[NoteIn], author: User, student: Student) -> None:
+    """ACCESS.md "Acting", addNote (and raiseConcern): the author's relationship to the
+    student when the note was written must let them write a note of this tier and
+    category, as the API would ask of them."""
     given = item.record
-    roles = set(author.roles)
-    if given.confidentiality is Confidentiality.WELLBEING_TEAM:
-        if Role.WELLBEING.value not in roles:
-            raise item.error(
-                "author",
-                f"user {given.author!r} does not have role WELLBEING, which the author of "
-                "a WELLBEING_TEAM note needs; give them that role under 'users', or correct "
-                "the author or the confidentiality",
-            )
+    tier, category = given.confidentiality, given.category
+    decisions = ctx.acting.decisions(author, given.created_at)
+    standing = acting.standing_of(decisions, ctx.acting.ties_for(student, author))
+    if acting.may_write_note(decisions, standing, tier, category):
         return
-    if roles & WRITER_ROLES or given.category is NoteCategory.CONCERN:
-        return
-    if given.category is NoteCategory.INCIDENT and Role.PORTER.value in roles:
-        return
+    held = ", ".join(sorted(standing.relationships)) or "none"
     raise item.error(
         "author",
-        f"user {given.author!r} may not write a WELFARE_TEAM {given.category.value} note: "
-        f"that needs role {WRITERS_SHOWN} (PORTER for an INCIDENT; anyone for a CONCERN); "
-        "give them such a role under 'users', or correct the author or the category",
+        f"user {given.author!r} may not write a {tier.value} {category.value} note about "
+        f"{given.student!r}: their relationships to the student at {given.created_at.isoformat()} "
+        f"({held}) do not allow it (ACCESS.md, Acting: addNote); correct the author, "
+        "the tier or the category, or the author's roles, ties or duty shifts",
     )
 
 
-def _import_notes(ctx: _Context, items: list[_Item[NoteIn]]) -> KindCounts:
-    _check_unique(
+def _import_notes(ctx: _Context, items: list[Item[NoteIn]]) -> KindCounts:
+    check_unique(
         items, _note_key, "student+author+createdAt+category+confidentiality+summary+body"
     )
     existing = _imported_rows(ctx, Note, "note", [_note_key(item.record) for item in items])
-    tally = _Tally()
+    tally = Tally()
     for item in items:
         given = item.record
         student = ctx.student(item, "student", given.student)
         author = ctx.user(item, "author", given.author)
-        _check_author(item, author)
+        _check_author(ctx, item, author, student)
         key = import_key("note", *_note_key(given))
         if key in existing:
             tally.count()
@@ -805,24 +497,74 @@ def _import_notes(ctx: _Context, items: list[_Item[NoteIn]]) -> KindCounts:
 
 
 def _consent_key(consent: ConsentIn) -> tuple[str, ...]:
+    """The natural key of a consent without a ref (and of every consent loaded before
+    consents were matched on their ref)."""
     return (
         consent.student,
         consent.recipient or "",
         consent.recipient_description,
-        _utc_iso(consent.granted_at),
+        utc_iso(consent.granted_at),
     )
 
 
-def _check_consent_times(item: _Item[ConsentIn]) -> None:
+def _key(consent: ConsentIn) -> str:
+    """A consent's import key: of its ref, else of its natural key."""
+    if consent.ref is None:
+        return import_key("consent", *_consent_key(consent))
+    return import_key("consent_ref", consent.ref)
+
+
+def _check_consent(ctx: _Context, item: Item[ConsentIn], student: Student) -> User | None:
+    """ACCESS.md "Acting", grantConsent: the data rules, and the recipient user (if any)
+    one of the student's directors of studies or supervisors. The recipient user."""
     given = item.record
-    granted = given.granted_at.isoformat()
-    if given.expires_at is not None and given.expires_at <= given.granted_at:
-        raise item.error("expiresAt", f"must be after grantedAt ({granted}); fix or remove it")
-    if given.revoked_at is not None and given.revoked_at < given.granted_at:
-        raise item.error("revokedAt", f"must not be before grantedAt ({granted}); fix it")
+    problem = acting.consent_problem(
+        given.categories, given.granted_at, given.expires_at, given.revoked_at
+    )
+    if problem is not None:
+        raise item.error(problem.field, problem.message)
+    if given.recipient is None:
+        return None
+    recipient = ctx.user(item, "recipient", given.recipient)
+    problem = acting.consent_recipient_problem(
+        recipient.id,
+        recipient.roles,
+        ctx.acting.ties(student),
+        historical=ctx.acting.historical,
+    )
+    if problem is not None:
+        raise item.error("recipient", f"user {given.recipient!r}: {problem.message}")
+    return recipient
 
 
-def _update_consent(item: _Item[ConsentIn], consent: Consent) -> bool:
+def _check_same_consent(
+    item: Item[ConsentIn], consent: Consent, student: Student, recipient: User | None
+) -> None:
+    """The consent a ref names is the one this record describes."""
+    given = item.record
+    recorded = {
+        "student": consent.student_id,
+        "recipient": consent.recipient_id,
+        "recipientDescription": consent.recipient_description,
+        "grantedAt": consent.granted_at,
+    }
+    described = {
+        "student": student.id,
+        "recipient": None if recipient is None else recipient.id,
+        "recipientDescription": given.recipient_description,
+        "grantedAt": given.granted_at,
+    }
+    for name, value in described.items():
+        if recorded[name] != value:
+            raise item.error(
+                name,
+                f"differs from the consent already recorded under ref {given.ref!r}; a "
+                "consent's student, recipient, description and grant time cannot be "
+                "changed: give the recorded value, or a new ref for a new consent",
+            )
+
+
+def _update_consent(item: Item[ConsentIn], consent: Consent) -> bool:
     """Apply what a later file may change (revocation, expiry); refuse anything else."""
     given = item.record
     categories = [category.value for category in given.categories]
@@ -848,23 +590,43 @@ def _update_consent(item: _Item[ConsentIn], consent: Consent) -> bool:
     return changed
 
 
-def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts:
-    _check_unique(items, lambda c: c.ref, "ref")
-    _check_unique(items, _consent_key, "student+recipient+recipientDescription+grantedAt")
-    existing = _imported_rows(
-        ctx, Consent, "consent", [_consent_key(item.record) for item in items]
+def _earlier_consents(ctx: _Context, items: list[Item[ConsentIn]]) -> dict[str, Consent]:
+    """The consents earlier loads made for these records, by the record's ref key: by
+    ref, or (rows loaded before consents were matched on ref) by the old natural key, in
+    which case the row is given its ref key now. Two records of one old key (distinct
+    consents given at one moment) never share a row: the first takes it."""
+    refs: list[tuple[str, ...]] = [(i.record.ref,) for i in items if i.record.ref is not None]
+    found = _imported_rows(ctx, Consent, "consent_ref", refs)
+    missing = [item for item in items if _key(item.record) not in found]
+    by_old = _imported_rows(ctx, Consent, "consent", [_consent_key(i.record) for i in missing])
+    taken = {row.id for row in found.values()}
+    for item in missing:
+        row = by_old.get(import_key("consent", *_consent_key(item.record)))
+        if row is not None and row.id not in taken:
+            row.import_key = _key(item.record)
+            ctx.session.add(row)
+            found[row.import_key] = row
+            taken.add(row.id)
+    ctx.session.flush()
+    return found
+
+
+def _import_consents(ctx: _Context, items: list[Item[ConsentIn]]) -> KindCounts:
+    check_unique(items, lambda c: c.ref, "ref")
+    # Consents without a ref are known by their natural key, which must then be unique
+    # (two consents given at one moment to one recipient need refs to be told apart).
+    check_unique(
+        [item for item in items if item.record.ref is None],
+        _consent_key,
+        "student+recipient+recipientDescription+grantedAt",
     )
-    tally = _Tally()
+    existing = _earlier_consents(ctx, items)
+    tally = Tally()
     for item in items:
         given = item.record
-        if not given.categories:
-            raise item.error("categories", "a consent must name at least one note category")
-        _check_consent_times(item)
         student = ctx.student(item, "student", given.student)
-        recipient = (
-            None if given.recipient is None else ctx.user(item, "recipient", given.recipient)
-        )
-        key = import_key("consent", *_consent_key(given))
+        recipient = _check_consent(ctx, item, student)
+        key = _key(given)
         consent = existing.get(key)
         if consent is None:
             consent = Consent(
@@ -881,12 +643,14 @@ def _import_consents(ctx: _Context, items: list[_Item[ConsentIn]]) -> KindCounts
             ctx.write(item, consent)
             ctx.changed(student.id, f"consent:{consent.id}")
             tally.count(created=True)
-        elif _update_consent(item, consent):
-            ctx.write(item, consent)
-            ctx.changed(consent.student_id, f"consent:{consent.id}")
-            tally.count(updated=True)
         else:
-            tally.count()
+            _check_same_consent(item, consent, student, recipient)
+            if _update_consent(item, consent):
+                ctx.write(item, consent)
+                ctx.changed(consent.student_id, f"consent:{consent.id}")
+                tally.count(updated=True)
+            else:
+                tally.count()
         if given.ref is not None:
             ctx.consents_by_ref[given.ref] = consent
     return tally.freeze()
@@ -900,7 +664,7 @@ def _disclosure_key(disclosure: DisclosureIn) -> tuple[str, ...]:
         disclosure.student,
         disclosure.recipient,
         disclosure.basis.value,
-        _utc_iso(disclosure.occurred_at),
+        utc_iso(disclosure.occurred_at),
         disclosure.disclosed_by,
         disclosure.information_shared,
     )
@@ -910,7 +674,7 @@ def _consent_field(given: DisclosureIn) -> str:
     return "consentId" if given.consent_id is not None else "consentRef"
 
 
-def _resolve_consent(ctx: _Context, item: _Item[DisclosureIn], student: Student) -> Consent | None:
+def _resolve_consent(ctx: _Context, item: Item[DisclosureIn], student: Student) -> Consent | None:
     given = item.record
     if given.consent_ref is not None and given.consent_id is not None:
         raise item.error("consentId", "give either consentRef or consentId, not both")
@@ -941,43 +705,23 @@ def _resolve_consent(ctx: _Context, item: _Item[DisclosureIn], student: Student)
     return consent
 
 
-def _fold(text: str) -> str:
-    return text.strip().casefold()
-
-
-def _recipient_matches(ctx: _Context, recipient: str, consent: Consent) -> bool:
-    names = [consent.recipient_description]
-    if consent.recipient_id is not None:
-        user = ctx.session.get(User, consent.recipient_id)
-        if user is not None:
-            names += [user.username, user.display_name]
-    return _fold(recipient) in {_fold(name) for name in names}
-
-
-def _active_at(consent: Consent, moment: datetime) -> bool:
-    return (
-        consent.granted_at <= moment
-        and (consent.revoked_at is None or consent.revoked_at > moment)
-        and (consent.expires_at is None or consent.expires_at > moment)
-    )
-
-
-def _check_consent_basis(ctx: _Context, item: _Item[DisclosureIn], consent: Consent | None) -> None:
+def _check_consent_basis(ctx: _Context, item: Item[DisclosureIn], consent: Consent) -> None:
+    """The named consent must match the recipient and have been active at the time
+    (authz/acting.py, the same test as recordDisclosure's)."""
     given = item.record
-    if consent is None:
-        raise item.error(
-            "consentRef",
-            "a CONSENT disclosure must name its consent: give consentRef (a consent's ref "
-            "in this file) or consentId (a consent already in the database)",
-        )
-    if not _recipient_matches(ctx, given.recipient, consent):
+    user = None if consent.recipient_id is None else ctx.session.get(User, consent.recipient_id)
+    names = () if user is None else (user.username, user.display_name)
+    mismatch = acting.consent_mismatch(
+        consent, consent.student_id, given.recipient, names, given.occurred_at
+    )
+    if mismatch is acting.Mismatch.RECIPIENT:
         raise item.error(
             "recipient",
             f"{given.recipient!r} does not match the consent's recipient "
             f"({consent.recipient_description!r}, or the recipient user's username or "
             "display name); correct the recipient or the consent",
         )
-    if not _active_at(consent, given.occurred_at):
+    if mismatch is acting.Mismatch.INACTIVE:
         raise item.error(
             "occurredAt",
             f"the consent was not active at {given.occurred_at.isoformat()} (granted "
@@ -990,39 +734,55 @@ def _iso_or_never(moment: datetime | None) -> str:
     return "never" if moment is None else moment.isoformat()
 
 
-def _check_basis(
-    ctx: _Context,
-    item: _Item[DisclosureIn],
-    consent: Consent | None,
-    people: tuple[User, User | None],
-) -> None:
-    """The data rules of ACCESS.md's "Acting" table for recordDisclosure."""
+def _check_disclosure(
+    ctx: _Context, item: Item[DisclosureIn], student: Student
+) -> tuple[User, User | None, Consent | None]:
+    """ACCESS.md "Acting", recordDisclosure, as the API asks it of the discloser at the
+    disclosure's time: the discloser, the authoriser and the consent."""
     given = item.record
-    basis = given.basis
-    if given.withheld_from_student and basis is not DisclosureBasis.LEGAL_OBLIGATION:
+    names = acting.DATASET_NAMES | {"consent": _consent_field(given)}
+    problem = acting.disclosure_input_problem(
+        given.basis,
+        given.consent_ref is not None or given.consent_id is not None,
+        given.justification,
+        given.withheld_from_student,
+        names,
+    )
+    if problem is not None:
+        raise item.error(names[problem.field], problem.message)
+    discloser = ctx.user(item, "disclosedBy", given.disclosed_by)
+    moment = given.occurred_at
+    decisions = ctx.acting.decisions(discloser, moment)
+    standing = acting.standing_of(decisions, ctx.acting.ties_for(student, discloser))
+    if not acting.granted(decisions, standing, "record_disclosure"):
+        held = ", ".join(sorted(standing.relationships)) or "none"
         raise item.error(
-            "withheldFromStudent",
-            f"only a LEGAL_OBLIGATION disclosure may be withheld from the student, not "
-            f"{basis.value}; set it to false",
+            "disclosedBy",
+            f"user {given.disclosed_by!r} may not record a disclosure about "
+            f"{given.student!r}: their relationships to the student at {moment.isoformat()} "
+            f"({held}) do not allow it (ACCESS.md, Acting: recordDisclosure); correct "
+            "disclosedBy, or the discloser's roles, ties or duty shifts",
         )
-    if basis is DisclosureBasis.CONSENT:
+    authoriser = None
+    if given.authorised_by is not None:
+        authoriser = ctx.user(item, "authorisedBy", given.authorised_by)
+    authoriser_senior = authoriser is not None and ctx.acting.senior(authoriser, moment, student)
+    for problem in (
+        acting.authoriser_problem(authoriser is not None, authoriser_senior),
+        acting.legal_obligation_problem(
+            given.basis, acting.is_senior(decisions, ctx.acting.ties(student)), authoriser_senior
+        ),
+    ):
+        if problem is not None:
+            raise item.error(problem.field, problem.message)
+    consent = _resolve_consent(ctx, item, student)
+    if consent is not None:
         _check_consent_basis(ctx, item, consent)
-        return
-    if given.justification is None or not given.justification.strip():
-        raise item.error(
-            "justification", f"a {basis.value} disclosure needs a justification; give one"
-        )
-    senior = any(p is not None and SENIOR_ROLES & set(p.roles) for p in people)
-    if basis is DisclosureBasis.LEGAL_OBLIGATION and not senior:
-        raise item.error(
-            "authorisedBy",
-            "a LEGAL_OBLIGATION disclosure needs a Senior Tutor or Deputy Senior Tutor as "
-            "disclosedBy or authorisedBy; name one as authorisedBy",
-        )
+    return discloser, authoriser, consent
 
 
 def _check_same_disclosure(
-    item: _Item[DisclosureIn], existing: Disclosure, new: Disclosure
+    item: Item[DisclosureIn], existing: Disclosure, new: Disclosure
 ) -> None:
     """A disclosure is a record: a repeat must agree with what was recorded."""
     fields = {
@@ -1041,8 +801,8 @@ def _check_same_disclosure(
             )
 
 
-def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> KindCounts:
-    _check_unique(
+def _import_disclosures(ctx: _Context, items: list[Item[DisclosureIn]]) -> KindCounts:
+    check_unique(
         items,
         _disclosure_key,
         "student+recipient+basis+occurredAt+disclosedBy+informationShared",
@@ -1050,25 +810,11 @@ def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> Kind
     existing = _imported_rows(
         ctx, Disclosure, "disclosure", [_disclosure_key(item.record) for item in items]
     )
-    tally = _Tally()
+    tally = Tally()
     for item in items:
         given = item.record
         student = ctx.student(item, "student", given.student)
-        disclosed_by = ctx.user(item, "disclosedBy", given.disclosed_by)
-        if not WRITER_ROLES & set(disclosed_by.roles):
-            raise item.error(
-                "disclosedBy",
-                f"user {given.disclosed_by!r} may not record a disclosure: that needs role "
-                f"{WRITERS_SHOWN}; give them such a role under 'users', or correct "
-                "disclosedBy",
-            )
-        authorised_by = (
-            None
-            if given.authorised_by is None
-            else ctx.user(item, "authorisedBy", given.authorised_by)
-        )
-        consent = _resolve_consent(ctx, item, student)
-        _check_basis(ctx, item, consent, (disclosed_by, authorised_by))
+        disclosed_by, authorised_by, consent = _check_disclosure(ctx, item, student)
         key = import_key("disclosure", *_disclosure_key(given))
         disclosure = Disclosure(
             id=new_id(),
@@ -1099,17 +845,27 @@ def _import_disclosures(ctx: _Context, items: list[_Item[DisclosureIn]]) -> Kind
 
 
 def load_dataset(
-    engine: Engine, data: Mapping[str, Any], operator: str | None = None
+    engine: Engine,
+    data: object,
+    operator: str | None = None,
+    *,
+    historical: bool = False,
 ) -> ImportSummary:
-    """Import one dataset (OPERATIONS.md "Dataset file") in one transaction, together
-    with its audit events (their actor: the username `operator`, if given, with its
-    user's id if it names a user; else no one).
+    """Import one dataset (OPERATIONS.md "Dataset file"), already read from JSON, in one
+    transaction, together with its audit events (their actor: the username `operator`,
+    if given, with its user's id if it names a user; else no one).
+
+    `historical` relaxes one rule for legacy data: a note's author, a disclosure's
+    discloser or authoriser and a consent's recipient need not be tied to the student
+    now (nor a duty tutor on a recorded shift), provided their roles allow the tie. Roles
+    are never relaxed. A load made so says "historical" in its audit event.
 
     Raises `DatasetError` on the first bad input; the database is then unchanged."""
-    dataset = _parse(data)
+    dataset = parse_dataset(data, utcnow())
+    oso = build_oso()
     with Session(engine, expire_on_commit=False) as session:
         try:
-            ctx = _Context(session)
+            ctx = _Context(session, ImportActing(session, oso, historical=historical))
             summary = ImportSummary(
                 users=_import_users(ctx, dataset.users),
                 students=_import_students(ctx, dataset.students),
@@ -1129,3 +885,11 @@ def load_dataset(
             session.rollback()
             raise
     return summary
+
+
+def load_dataset_text(
+    engine: Engine, text: str, operator: str | None = None, *, historical: bool = False
+) -> ImportSummary:
+    """`load_dataset` of a dataset file's text: bounded nesting, no NaN or Infinity, a key
+    given twice in an object refused (models/dataset_json.py)."""
+    return load_dataset(engine, read_dataset_text(text), operator, historical=historical)

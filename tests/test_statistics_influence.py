@@ -35,11 +35,17 @@ from app.importer import load_dataset
 from app.settings import Settings
 from authz.decisions import Decisions
 from authz.engine import build_oso
-from models.db import create_schema, make_engine
+from models.db import create_schema
 from models.tables import Consent, Student
 from resolvers.caller import load_caller
 from resolvers.statistics import ALLOWED, Dimension, Measure, scope_for, statistics_table
-from tests.conftest import TEST_SECRET, Service, _postgres_schema_url
+from tests.conftest import (
+    TEST_AUDIT_KEY,
+    TEST_SECRET,
+    Service,
+    _postgres_schema_url,
+    keyed_engine,
+)
 
 D = Dimension
 OSO = build_oso()
@@ -108,7 +114,10 @@ def shielded_college(target_wellbeing: list[int]) -> dict[str, Any]:
     four more notes round the same. A caller who could add notes to a cell or a total
     could make them differ."""
     users = [_user(name, *roles) for name, roles in CALLERS.items()]
-    users += [_user("tutor", "TUTOR"), _user("wellbeing", "WELLBEING")]
+    # "tutor" writes the team-tier notes and disclosures about every student, an_tutor's
+    # tutees included: as Deputy Senior Tutor it has a relationship to each (the importer
+    # refuses an author without one, as the API does).
+    users += [_user("tutor", "TUTOR", "DEPUTY_SENIOR_TUTOR"), _user("wellbeing", "WELLBEING")]
     students: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     consents: list[dict[str, Any]] = []
@@ -385,11 +394,11 @@ def open_college(dataset: dict[str, Any]) -> Iterator[Service]:
         url = _postgres_schema_url(base, schema)
     else:
         url = f"sqlite:///{folder}/college.db"
-    engine = make_engine(url)
+    engine = keyed_engine(url)
     try:
         create_schema(engine)
         load_dataset(engine, dataset)
-        settings = Settings(database_url=url, jwt_secret=TEST_SECRET)
+        settings = Settings(database_url=url, jwt_secret=TEST_SECRET, audit_key=TEST_AUDIT_KEY)
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             yield Service(client=client, settings=settings, engine=engine)
     finally:

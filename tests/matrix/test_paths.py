@@ -577,7 +577,15 @@ def _union_college() -> dict[str, Any]:
     students = {s["crsid"]: s for s in ds["students"]}
     # TUTOR of Alice who is also one of her Directors of Studies (no consent)
     add("u_tut_dos", ["TUTOR", "DIRECTOR_OF_STUDIES"])
+    former = students[MAIN]["tutor"]
     students[MAIN]["tutor"] = "u_tut_dos"
+    # A writer needs a relationship: the new tutor wrote what the former one did.
+    for note in ds["notes"]:
+        if note["student"] == MAIN and note["author"] == former:
+            note["author"] = "u_tut_dos"
+    for disclosure in ds["disclosures"]:
+        if disclosure["student"] == MAIN and disclosure["disclosedBy"] == former:
+            disclosure["disclosedBy"] = "u_tut_dos"
     students[MAIN]["directorsOfStudies"].append("u_tut_dos")
     # DOS with consent + Tutorial Office
     add("u_dos_office", ["DIRECTOR_OF_STUDIES", "TUTORIAL_OFFICE"])

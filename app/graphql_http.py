@@ -5,8 +5,9 @@ and answer JSON in which no internal detail reaches the client.
 Before anything runs, a request passes, in order: the lock-out for repeated
 authentication failures and the rate limit of its client address (429, Retry-After),
 the method (POST only; GET opens GraphiQL in development mode and runs no query), the
-bearer token (401), the rate limit of its user (429), the content type (application/json
-only: no urlencoded or multipart bodies, so no cross-site form can post a query), the
+bearer token or browser session (401/403: app/authn.py), the rate limit of its user
+(429), the content type (application/json only: no urlencoded or multipart bodies, so
+no cross-site form can post a query), the
 body size (413, refused before reading past the limit), the JSON shape (a JSON array is
 a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then the document checks of
 app/limits.py (tokens, aliases, directives, repeated fields, introspection in
@@ -42,11 +43,11 @@ from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
 
 from app import limits
+from app.authn import Authenticator, Refused
 from app.headers import graphiql_csp
 from app.json_response import ChunkedJSONResponse
 from app.ratelimit import RateLimiter
 from app.settings import Settings
-from app.tokens import TokenRejected, verify_token
 from authz.decisions import Decisions, SharedAnswers
 from models.audit_chain import commit_with_audit
 from models.db import utcnow
@@ -61,14 +62,6 @@ from schema.selection import python_name, selected_fields
 log = logging.getLogger("needtoknow.graphql")
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-
-
-def unauthorized(reason: str, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": "unauthenticated", "reason": reason, "message": message},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
 
 
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
@@ -117,8 +110,10 @@ class GraphQLEndpoint:
         oso: Oso,
         cursors: CursorSigner,
         limiter: RateLimiter | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.settings = settings
+        self.authenticator = authenticator or Authenticator(settings, engine, utcnow)
         self.engine = engine
         self.schema = schema
         self.oso = oso
@@ -166,12 +161,12 @@ class GraphQLEndpoint:
                 status_code=405,
                 headers={"Allow": "POST"},
             )
-        try:
-            username = verify_token(self.settings, request.headers.get("authorization"))
-        except TokenRejected as rejected:
-            self.limiter.auth_failed(address)
-            state.reason = rejected.reason
-            return unauthorized(rejected.reason, rejected.message)
+        outcome = await self.authenticate(request)
+        if isinstance(outcome, Refused):
+            if outcome.auth_failure:
+                self.limiter.auth_failed(address)
+            return outcome.response
+        username = outcome
         state.user = username
         wait = self.limiter.hit_user(username)
         if wait:
@@ -218,6 +213,11 @@ class GraphQLEndpoint:
             self.limiter.auth_failed(address)
             state.reason = answer.get("reason")
         return ChunkedJSONResponse(answer, status_code=status)
+
+    async def authenticate(self, request: Request) -> str | Refused:
+        """The caller's username (bearer token, or browser session with its CSRF
+        defence: app/authn.py), or the refusal to answer."""
+        return await self.authenticator.authenticate(request)
 
     def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
         if self.settings.max_batch == 0:

@@ -27,6 +27,8 @@ from app.tokens import issue_token
 from models.db import create_schema, make_engine
 from models.importer import load_dataset
 
+pytest_plugins = ["tests.oidc_provider"]
+
 TEST_SECRET = "test-secret-" + "x" * 40
 
 

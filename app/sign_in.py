@@ -7,6 +7,7 @@
   issuer, audience, expiry, nonce) and opens a server-side session (app/sessions.py) for
   the user its username claim names, if they are a user of the service (otherwise 403,
   audited).
+- `GET /auth/session`: `{"username", "csrfToken"}` of the browser's session, or 401.
 - `POST /auth/logout` (with the session's CSRF token, from this origin) ends the session,
   then sends the browser to the provider's `end_session_endpoint` when it has one."""
 
@@ -20,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from app.authn import known_user
@@ -92,7 +93,15 @@ def auth_routes(
         sessions.clear_cookie(response)
         return response
 
-    routes = [Route("/logout", logout, methods=["POST"])]
+    async def whoami(request: Request) -> Response:
+        """The signed-in username and the session's CSRF token, for this origin's pages
+        (other origins cannot read it: no CORS with credentials)."""
+        found = await current_session(request)
+        if found is None:
+            return JSONResponse({"error": "unauthenticated", "reason": "no_session"}, 401)
+        return JSONResponse({"username": found.username, "csrfToken": found.csrf_token})
+
+    routes = [Route("/logout", logout, methods=["POST"]), Route("/session", whoami)]
     if provider is None or settings.session_secret is None or settings.oidc_client_id is None:
         return Mount("/auth", routes=routes)
 
@@ -132,7 +141,7 @@ def auth_routes(
                 request, leeway=settings.oidc_leeway_seconds
             )
         except Exception as exc:  # bad state, a refused code, an ID token that fails
-            log.warning("sign-in failed", extra={"reason": type(exc).__name__})
+            log.warning("sign-in failed", extra={"reason": type(exc).__name__}, exc_info=True)
             request.session.clear()
             request.state.reason = "sign_in_failed"
             return start_again(400, "The sign-in could not be completed.")

@@ -62,6 +62,7 @@ class SigningKey:
 
     def jwk(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private))
+        data.pop("key_ops", None)  # PyJWT writes ["sign"]; the provider would publish it
         return {**data, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
     def public_pem(self) -> bytes:
@@ -177,13 +178,13 @@ class _Forms(HTMLParser):
 def submit_form(
     browser: httpx.Client, response: httpx.Response, fields: dict[str, str]
 ) -> httpx.Response:
-    """Submits the page's first form (its own fields, the given ones filled in) as a
-    browser would."""
+    """Submits the page's first form (its own fields, the given ones filled in or added,
+    such as the name and value of the button clicked) as a browser would."""
     parser = _Forms()
     parser.feed(response.text)
     assert parser.forms, f"no form on {response.url}: {response.text[:300]}"
     action, own = parser.forms[0]
-    data = {**own, **{k: v for k, v in fields.items() if k in own}}
+    data = {**own, **fields}
     return browser.post(urljoin(str(response.url), action), data=data)
 
 

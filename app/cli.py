@@ -112,7 +112,11 @@ def _token(settings: Settings, username: str, minutes: int) -> int:
 def _demo(settings: Settings, host: str, port: int) -> int:
     from app.demo import prepare_demo
 
-    settings = settings.model_copy(update={"development": True})
+    update: dict[str, object] = {"development": True}
+    if "public_url" not in settings.model_fields_set:  # /dev/sign-in's same-origin check
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        update["public_url"] = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    settings = settings.model_copy(update=update)
     for line in prepare_demo(settings, host, port):
         print(line)
     return _serve(settings, host, port)

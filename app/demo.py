@@ -160,6 +160,7 @@ def prepare_demo(settings: Settings, host: str, port: int) -> list[str]:
         f"{settings.database_url}",
         f"GraphiQL: http://{host}:{port}/graphql  (paste a header: "
         '{"Authorization": "Bearer <token>"})',
+        f"Sign in in a browser as any of these users: {settings.public_url}/dev/sign-in",
         "Tokens (valid 8 hours):",
     ]
     for user in users:

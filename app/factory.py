@@ -1,21 +1,26 @@
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from app.audit_key import keyed
+from app.authn import Authenticator
 from app.graphql_http import GraphQLEndpoint
 from app.headers import EdgeMiddleware
 from app.logs import adopt_server_loggers, configure_logging
+from app.oidc import Clock, IdentityProvider, ProviderUnavailable, system_clock
+from app.sessions import SessionStore
 from app.settings import Settings
 from authz.engine import build_oso
 from models.db import make_engine
@@ -33,16 +38,42 @@ def cursor_key(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+log = logging.getLogger("needtoknow.app")
+
+
+async def discover(provider: IdentityProvider) -> None:
+    """The provider's discovery document and keys, retried (1 s, 2 s, ... 60 s apart)
+    while the provider cannot be reached: the service starts and serves anyway."""
+    delay = 1.0
+    while True:
+        try:
+            await anyio.to_thread.run_sync(provider.refresh)
+            log.info("identity provider keys loaded")
+            return
+        except ProviderUnavailable as exc:
+            log.warning("identity provider unavailable", extra={"reason": str(exc)[:200]})
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 60.0)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    """`clock` (UTC now) drives sessions' expiry and the provider's key cache: tests
+    move it instead of sleeping."""
     settings = settings or Settings()
     settings.check()
+    clock = clock or system_clock
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, connections=settings.max_concurrent_requests)
     keyed(engine, settings)  # events are HMAC-chained under the audit key
     schema = build_schema()
     # The run-time half of the cost limits (deadline, page size): app/limits.py.
     cursors = CursorSigner(cursor_key(settings))
-    endpoint = GraphQLEndpoint(settings, engine, schema, build_oso(), cursors)
+    provider = IdentityProvider(settings, clock) if settings.oidc_issuer else None
+    sessions = SessionStore(engine, settings, clock) if provider or settings.development else None
+    authenticator = Authenticator(settings, engine, clock, provider, sessions)
+    endpoint = GraphQLEndpoint(
+        settings, engine, schema, build_oso(), cursors, authenticator=authenticator
+    )
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -56,19 +87,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return False
 
     async def readyz(_: Request) -> Response:
-        import anyio
-
         stuck = endpoint.stuck()
         if stuck is not None:
             return JSONResponse({"status": "unready", "reason": stuck}, status_code=503)
-        if await anyio.to_thread.run_sync(database_answers):
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if not await anyio.to_thread.run_sync(database_answers):
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if provider is not None and not await anyio.to_thread.run_sync(provider.ready):
+            return JSONResponse({"status": "identity provider keys unavailable"}, 503)
+        return JSONResponse({"status": "ready"})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         adopt_server_loggers()  # uvicorn has configured its loggers by now
-        yield
+        async with anyio.create_task_group() as tasks:
+            if provider is not None:
+                tasks.start_soon(discover, provider)
+            yield
+            tasks.cancel_scope.cancel()
         endpoint.limiter.close()
 
     middleware = [
@@ -90,16 +125,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if sessions is not None:
+        from app.sign_in import auth_routes
+
+        routes.append(auth_routes(settings, engine, sessions, provider, clock))
+    if settings.development and sessions is not None:
+        # Outside development mode no /dev/ route exists: every /dev/ path is 404.
+        from app.dev_sign_in import dev_routes
+
+        routes.extend(dev_routes(settings, engine, sessions, clock))
     app = Starlette(
-        routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.endpoint = endpoint
+    app.state.sessions = sessions  # app/sessions.py: signed_in_user(request), csrf_token(request)
+    app.state.provider = provider
     return app

@@ -3,19 +3,20 @@ execute in a worker thread (the policy engine and the database driver are synchr
 and answer JSON in which no internal detail reaches the client.
 
 Before anything runs, a request passes, in order: the method (POST only; GET opens
-GraphiQL in development mode and runs no query), the bearer token (401; without a valid
-one, the lock-outs and the rate limit of its client address may answer 429 instead:
-app/ratelimit.py), the rate limit of its user (429, Retry-After), the content type
-(application/json only: no urlencoded or multipart bodies, so no cross-site form can
-post a query), the body size (413, refused before reading past the limit), the JSON
-shape (a JSON array is a batch: refused unless NEEDTOKNOW_MAX_BATCH allows it), and then
-the document checks of app/limits.py (tokens, fragment spreads, expanded fields, aliases,
-depth, directives, repeated fields, introspection in production, the specification's
-rules), each linear in the document, done once per distinct text (a bounded cache) and
-never again by Strawberry. Checks and execution both run in a worker thread under the
-concurrency bound and the request's deadline, which starts at arrival; a request past
-its deadline answers one error and no data. /readyz turns unready when every slot has
-been busy past the deadline (app/slots.py)."""
+GraphiQL in development mode and runs no query), the bearer token or browser session
+(401/403: app/authn.py; without a valid one, the lock-outs and the rate limit of its
+client address may answer 429 instead: app/ratelimit.py), the rate limit of its user
+(429, Retry-After), the content type (application/json only: no urlencoded or multipart
+bodies, so no cross-site form can post a query), the body size (413, refused before
+reading past the limit), the JSON shape (a JSON array is a batch: refused unless
+NEEDTOKNOW_MAX_BATCH allows it), and then the document checks of app/limits.py (tokens,
+fragment spreads, expanded fields, aliases, depth, directives, repeated fields,
+introspection in production, the specification's rules), each linear in the document,
+done once per distinct text (a bounded cache) and never again by Strawberry. Checks and
+execution both run in a worker thread under the concurrency bound and the request's
+deadline, which starts at arrival; a request past its deadline answers one error and no
+data. /readyz turns unready when every slot has been busy past the deadline
+(app/slots.py)."""
 
 import json
 import logging
@@ -45,12 +46,12 @@ from strawberry import Schema
 from strawberry.http.ides import get_graphql_ide_html
 
 from app import limits
+from app.authn import Authenticator, Refused
 from app.headers import graphiql_csp
 from app.json_response import ChunkedJSONResponse
 from app.ratelimit import RateLimiter, presented_identity
 from app.settings import Settings
 from app.slots import BusySlots
-from app.tokens import TokenRejected, verify_token
 from authz.decisions import Decisions, SharedAnswers
 from models.audit_chain import commit_with_audit
 from models.db import utcnow
@@ -66,14 +67,6 @@ from schema.selection import python_name, selected_fields
 log = logging.getLogger("needtoknow.graphql")
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-
-
-def unauthorized(reason: str, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": "unauthenticated", "reason": reason, "message": message},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-    )
 
 
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
@@ -122,8 +115,10 @@ class GraphQLEndpoint:
         oso: Oso,
         cursors: CursorSigner,
         limiter: RateLimiter | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.settings = settings
+        self.authenticator = authenticator or Authenticator(settings, engine, utcnow)
         self.engine = engine
         self.schema = schema
         self.oso = oso
@@ -154,16 +149,19 @@ class GraphQLEndpoint:
                 headers={"Allow": "POST"},
             )
         authorization = request.headers.get("authorization")
-        try:
-            username = verify_token(self.settings, authorization)
-        except TokenRejected as rejected:
+        outcome = await self.authenticate(request)
+        if isinstance(outcome, Refused):
+            if not outcome.auth_failure:
+                return outcome.response
+            reason = str(getattr(state, "reason", None) or "refused")
             limited = await self.limiter.unauthenticated(
-                address, presented_identity(authorization), rejected.reason
+                address, presented_identity(authorization), reason
             )
-            state.reason = limited.reason if limited else rejected.reason
             if limited:
+                state.reason = limited.reason
                 return too_many(limited.message, limited.code, limited.seconds)
-            return unauthorized(rejected.reason, rejected.message)
+            return outcome.response
+        username = outcome
         state.user = username
         limited = await self.limiter.authenticated(username)
         if limited:
@@ -223,6 +221,11 @@ class GraphQLEndpoint:
             await self.limiter.auth_failed(address, presented_identity(authorization))
             state.reason = answer.get("reason")
         return ChunkedJSONResponse(answer, status_code=status)
+
+    async def authenticate(self, request: Request) -> str | Refused:
+        """The caller's username (bearer token, or browser session with its CSRF
+        defence: app/authn.py), or the refusal to answer."""
+        return await self.authenticator.authenticate(request)
 
     async def _batch_refusal(self, body: list[Any], username: str) -> Response | None:
         if self.settings.max_batch == 0:

@@ -4,9 +4,18 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.origins import loopback_http, origin_of
+
 
 class ConfigurationError(RuntimeError):
     pass
+
+
+def origin_of_checked(url: str) -> str:
+    origin = origin_of(url)
+    if origin is None:
+        raise ConfigurationError(f"not an http(s) URL: {url!r}")
+    return origin
 
 
 class Settings(BaseSettings):
@@ -82,6 +91,19 @@ class Settings(BaseSettings):
     # kept outside the database. Unset: derived from the JWT secret (development mode: a
     # fixed, published key); see app/audit_key.py.
     audit_key: SecretStr | None = None
+    # --- OpenID Connect sign-in (app/oidc.py, app/sessions.py, app/sign_in.py) --------
+    oidc_issuer: str | None = None  # none: OIDC off
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None  # none: a public client (PKCE alone)
+    oidc_audience: str | None = None  # API bearer tokens' `aud`; none: the client id
+    oidc_username_claim: str = "preferred_username"
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)  # exp, nbf, iat
+    oidc_keys_max_age_seconds: float = Field(default=3600.0, gt=0)  # JWKS cache
+    oidc_keys_refetch_seconds: float = Field(default=30.0, ge=0)  # unknown kid: refetch gap
+    public_url: str = "http://127.0.0.1:8000"  # as browsers see it, no trailing path
+    session_secret: SecretStr | None = None  # signs the sign-in (state, nonce) cookie
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    session_absolute_hours: float = Field(default=8.0, gt=0)
 
     log_level: str = "INFO"
 
@@ -106,11 +128,13 @@ class Settings(BaseSettings):
         return networks
 
     def check(self) -> None:
-        if self.jwt_secret is None and self.jwt_public_key is None:
+        if self.jwt_secret is None and self.jwt_public_key is None and not self.oidc_issuer:
             raise ConfigurationError(
-                "no token key: set NEEDTOKNOW_JWT_SECRET (HS256) or "
-                "NEEDTOKNOW_JWT_PUBLIC_KEY (RS256/ES256)"
+                "no token key: set NEEDTOKNOW_JWT_SECRET (HS256), "
+                "NEEDTOKNOW_JWT_PUBLIC_KEY (RS256/ES256) or NEEDTOKNOW_OIDC_ISSUER (with "
+                "NEEDTOKNOW_OIDC_CLIENT_ID and NEEDTOKNOW_SESSION_SECRET)"
             )
+        self._check_oidc()
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ConfigurationError("NEEDTOKNOW_JWT_SECRET must be at least 32 characters")
         if self.audit_key is not None and len(self.audit_key.get_secret_value()) < 32:
@@ -122,3 +146,73 @@ class Settings(BaseSettings):
                     f"https://portal.example (got {origin!r}; '*' is not accepted)"
                 )
         self.proxy_networks()
+
+    @property
+    def public_origin(self) -> str:
+        return origin_of_checked(self.public_url)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure (and `__Host-` prefixed) unless served over loopback http."""
+        return not self.public_origin.startswith("http://")
+
+    def _check_oidc(self) -> None:
+        public = origin_of(self.public_url)
+        if public is None:
+            raise ConfigurationError(
+                "NEEDTOKNOW_PUBLIC_URL must be an http(s) URL such as https://welfare.example"
+            )
+        partial = [
+            name
+            for name, value in (
+                ("NEEDTOKNOW_OIDC_CLIENT_ID", self.oidc_client_id),
+                ("NEEDTOKNOW_OIDC_CLIENT_SECRET", self.oidc_client_secret),
+                ("NEEDTOKNOW_OIDC_AUDIENCE", self.oidc_audience),
+            )
+            if value
+        ]
+        if not self.oidc_issuer:
+            if partial:
+                raise ConfigurationError(
+                    f"{', '.join(partial)} set but NEEDTOKNOW_OIDC_ISSUER is not: "
+                    "OpenID Connect needs the provider's issuer URL"
+                )
+            self._check_public_url(public)
+            return
+        issuer = origin_of(self.oidc_issuer)
+        if issuer is None or (
+            issuer.startswith("http://") and not (self.development and loopback_http(issuer))
+        ):
+            raise ConfigurationError(
+                "NEEDTOKNOW_OIDC_ISSUER must be an https:// URL (plain http only on a "
+                "loopback address in development mode)"
+            )
+        missing = [
+            name
+            for name, value in (
+                ("NEEDTOKNOW_OIDC_CLIENT_ID", self.oidc_client_id),
+                ("NEEDTOKNOW_SESSION_SECRET", self.session_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"NEEDTOKNOW_OIDC_ISSUER is set: set {' and '.join(missing)} too"
+            )
+        if self.session_secret is not None and len(self.session_secret.get_secret_value()) < 32:
+            raise ConfigurationError("NEEDTOKNOW_SESSION_SECRET must be at least 32 characters")
+        if not self.oidc_username_claim.strip():
+            raise ConfigurationError("NEEDTOKNOW_OIDC_USERNAME_CLAIM must name a claim")
+        self._check_public_url(public)
+
+    def _check_public_url(self, public: str) -> None:
+        sessions = bool(self.oidc_issuer) or self.development  # browser sessions are on
+        if (
+            sessions
+            and public.startswith("http://")
+            and not (self.development and loopback_http(public))
+        ):
+            raise ConfigurationError(
+                "NEEDTOKNOW_PUBLIC_URL must be https:// (plain http only on a loopback "
+                "address in development mode)"
+            )

@@ -34,8 +34,8 @@ def issue_token(settings: Settings, username: str, minutes: int = 60) -> str:
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
-def verify_token(settings: Settings, authorization: str | None) -> str:
-    """The username a valid bearer token names; TokenRejected otherwise."""
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header; TokenRejected otherwise."""
     if not authorization:
         raise TokenRejected("missing", "no Authorization header: send 'Bearer <token>'")
     scheme, _, token = authorization.partition(" ")
@@ -44,6 +44,13 @@ def verify_token(settings: Settings, authorization: str | None) -> str:
     token = token.strip()
     if len(token) > MAX_TOKEN_CHARS:
         raise TokenRejected("malformed", "the bearer token is too long")
+    return token
+
+
+def verify_token(settings: Settings, authorization: str | None) -> str:
+    """The username a valid bearer token (HS256 secret or PEM key) names; TokenRejected
+    otherwise. Tokens from the identity provider: app/oidc.py."""
+    token = bearer_token(authorization)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:

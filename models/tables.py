@@ -180,3 +180,18 @@ class RateLimit(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     until: float = Field(index=True)
+
+
+class BrowserSession(SQLModel, table=True):
+    """A signed-in browser (app/sessions.py). The cookie carries a random value; only its
+    SHA-256 is stored, so a reader of this table cannot take over a session."""
+
+    __tablename__ = "browser_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=64, index=True)
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    last_seen_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    csrf_token: str = Field(max_length=64)
+    # The provider's ID token, sent back as id_token_hint when signing out there.
+    id_token_hint: str | None = Field(default=None, max_length=8192)

@@ -30,6 +30,8 @@ from app.tokens import issue_token
 from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 
+pytest_plugins = ["tests.oidc_provider"]
+
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40
 

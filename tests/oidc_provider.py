@@ -298,6 +298,7 @@ def oidc_settings(database_url: str, provider: OidcProvider, **overrides: Any) -
         "oidc_client_secret": CLIENT_SECRET,
         "session_secret": "session-secret-" + "q" * 40,
         "public_url": provider.service_url,
+        "audit_key": "test-audit-key-" + "k" * 40,  # tests.conftest.TEST_AUDIT_KEY
     }
     values.update(overrides)
     return Settings(**values)

@@ -13,10 +13,10 @@ from starlette.testclient import TestClient
 
 from app.cli import main
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import Settings
-from models.db import create_schema, make_engine
-from models.importer import load_dataset
-from tests.conftest import TEST_SECRET
+from models.db import create_schema
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, keyed_engine
 
 ORIGIN = "http://127.0.0.1:8000"  # NEEDTOKNOW_PUBLIC_URL's default
 COOKIE = "needtoknow_session"
@@ -31,14 +31,17 @@ DATASET: dict[str, Any] = {
 
 @pytest.fixture
 def browser_for(database_url: str) -> Iterator[Callable[[bool], TestClient]]:
-    engine = make_engine(database_url)
+    engine = keyed_engine(database_url)
     create_schema(engine)
     load_dataset(engine, DATASET)
     clients: list[TestClient] = []
 
     def make(development: bool) -> TestClient:
         settings = Settings(
-            database_url=database_url, jwt_secret=TEST_SECRET, development=development
+            database_url=database_url,
+            jwt_secret=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            development=development,
         )
         client = TestClient(create_app(settings), base_url=ORIGIN, follow_redirects=False)
         client.__enter__()

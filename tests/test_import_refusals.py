@@ -18,7 +18,8 @@ from sqlalchemy import Engine, inspect, text
 
 from app import cli
 from app.importer import load_dataset
-from models.db import create_schema, make_engine
+from models.db import create_schema
+from tests.conftest import TEST_AUDIT_KEY, keyed_engine
 from tests.test_importer import BASE
 
 Data = dict[str, Any]
@@ -27,10 +28,11 @@ Data = dict[str, Any]
 @pytest.fixture
 def loaded(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """A database holding the base dataset; the CLI pointed at it."""
-    engine = make_engine(database_url)
+    engine = keyed_engine(database_url)
     create_schema(engine)
     load_dataset(engine, copy.deepcopy(BASE))
     monkeypatch.setenv("NEEDTOKNOW_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEEDTOKNOW_AUDIT_KEY", TEST_AUDIT_KEY)
     yield engine
     engine.dispose()
 

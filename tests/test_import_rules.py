@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 
 from app import cli
 from app.importer import HISTORICAL, DatasetError, KindCounts, load_dataset
-from models.db import create_schema, make_engine
+from models.db import create_schema
 from models.ids import import_key
 from models.tables import AuditEvent, Consent
+from tests.conftest import TEST_AUDIT_KEY, keyed_engine
 from tests.test_importer import BASE
 
 Data = dict[str, Any]
@@ -24,7 +25,7 @@ Data = dict[str, Any]
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    made = make_engine(database_url)
+    made = keyed_engine(database_url)
     create_schema(made)
     yield made
     made.dispose()
@@ -183,6 +184,7 @@ def test_the_cli_takes_historical(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("NEEDTOKNOW_DATABASE_URL", database_url)
+    monkeypatch.setenv("NEEDTOKNOW_AUDIT_KEY", TEST_AUDIT_KEY)
     path = tmp_path / "legacy.json"
     path.write_text(json.dumps(former_tutor_note()), encoding="utf-8")
 

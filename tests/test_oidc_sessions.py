@@ -19,11 +19,12 @@ from sqlmodel import Session, col, select
 from starlette.responses import Response
 
 from app.factory import create_app
+from app.importer import load_dataset
 from app.sessions import SessionStore
 from app.settings import Settings
 from models.db import create_schema, make_engine
-from models.importer import load_dataset
 from models.tables import AuditEvent, BrowserSession
+from tests.conftest import keyed_engine
 from tests.oidc_provider import MovableClock, OidcProvider, oidc_settings, submit_form
 
 COOKIE = "needtoknow_session"  # plain http on 127.0.0.1 in development: no __Host- prefix
@@ -76,7 +77,7 @@ class Site:
 
 @pytest.fixture
 def site(database_url: str, oidc_provider: OidcProvider) -> Iterator[Site]:
-    engine = make_engine(database_url)
+    engine = keyed_engine(database_url)
     create_schema(engine)
     load_dataset(engine, DATASET)
     clock = MovableClock()

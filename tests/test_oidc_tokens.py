@@ -21,11 +21,11 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from app.factory import create_app
+from app.importer import load_dataset
 from app.settings import ConfigurationError
-from models.db import create_schema, make_engine
-from models.importer import load_dataset
+from models.db import create_schema
 from models.tables import AuditEvent
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, keyed_engine
 from tests.oidc_provider import MovableClock, OidcProvider, SigningKey, free_port, oidc_settings
 
 QUERY = {"query": "{ me { username roles } }"}
@@ -47,7 +47,7 @@ class Api:
 
 
 def _api(database_url: str, provider: OidcProvider, **overrides: Any) -> Iterator[Api]:
-    engine = make_engine(database_url)
+    engine = keyed_engine(database_url)
     create_schema(engine)
     load_dataset(engine, DATASET)
     clock = MovableClock()

@@ -17,6 +17,7 @@ The personas the benchmark requests use are fixed usernames: `st000` (Senior Tut
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import sys
@@ -32,7 +33,7 @@ from app.importer import load_dataset
 from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 from models.enums import NoteCategory
-from models.migrate import MigrationError
+from models.migrate import MigrationError, make_config
 
 BENCH_AUDIT_KEY = b"needtoknow benchmark audit key, not a secret"
 GENERATOR_VERSION = 1  # bump when the generated data changes, so old cache files are not used
@@ -345,9 +346,23 @@ def cache_dir() -> Path:
     return path
 
 
+def schema_version() -> str:
+    """The head revision and a digest of the chain leading to it (two branches may both
+    call their newest revision 0006)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(make_config())
+    chain = [(r.revision, str(r.down_revision)) for r in script.walk_revisions()]
+    digest = hashlib.sha256(repr(chain).encode()).hexdigest()[:8]
+    return f"{script.get_current_head()}-{digest}"
+
+
 def database(scale_name: str, seed: int = 1, rebuild: bool = False, quiet: bool = False) -> Path:
     """The cached SQLite file for (scale, seed), generated and imported if missing."""
-    path = cache_dir() / f"college-{scale_name}-seed{seed}-v{GENERATOR_VERSION}.db"
+    # Keyed by the schema's head revision too: a file made by another branch or version of
+    # the code (whose migrations this one cannot follow) is never opened.
+    name = f"college-{scale_name}-seed{seed}-v{GENERATOR_VERSION}-m{schema_version()}.db"
+    path = cache_dir() / name
     if path.exists() and not rebuild:
         engine = make_engine(f"sqlite:///{path}")
         try:

@@ -301,6 +301,13 @@ class GraphQLEndpoint:
             return 400, error_body("'variables' must be a JSON object", "BAD_REQUEST")
         if operation_name is not None and not isinstance(operation_name, str):
             return 400, error_body("'operationName' must be a string", "BAD_REQUEST")
+        if not valid_unicode(body):
+            # JSON can carry a lone surrogate ("\ud800"): no resolver, driver or log line
+            # could handle it, so it is refused here, for every field and argument at once.
+            return 200, error_body(
+                "the request holds text that is not valid Unicode (a lone surrogate)",
+                "BAD_USER_INPUT",
+            )
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 status, answer = self._run(
@@ -422,6 +429,25 @@ class GraphQLEndpoint:
                 f"{seconds:g} s (NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS)"
             )
         return None
+
+
+def valid_unicode(value: Any) -> bool:
+    """No string in `value` (a decoded JSON body: keys included) holds a lone surrogate.
+    Iterative, linear in the body's size."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def _refusal(error: GraphQLError) -> dict[str, Any]:

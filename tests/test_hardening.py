@@ -690,3 +690,36 @@ def test_internal_errors_are_masked(
     assert response.headers["X-Request-Id"] in error["message"]
     for leak in ("sqlite", "INSERT", "SQL", "secret", "allow_field", "Traceback", "RuntimeError"):
         assert leak not in response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"query": "{ studentByCrsid(crsid: \\"\\ud800\\") { name } }"}',
+        '{"query": "query($c: String!) { studentByCrsid(crsid: $c) { name } }", '
+        '"variables": {"c": "\\ud800"}}',
+        '{"query": "query($i: ID!) { student(id: $i) { name } }", "variables": {"i": "a\\udfff"}}',
+        '{"query": "{ me { username } }", "variables": {"\\ud800": 1}}',
+        '{"query": "{ me { username } }", "operationName": "\\ud800"}',
+    ],
+    ids=["in the query", "in a variable", "in an id", "in a variable's name", "as the name"],
+)
+def test_a_lone_surrogate_anywhere_in_the_body_is_bad_input(
+    app_factory: AppFactory, body: str
+) -> None:
+    """A lone surrogate (valid JSON, invalid Unicode) is refused as bad input, never an
+    internal error: before this, `studentByCrsid` with one in a variable reached the
+    database driver and answered INTERNAL_SERVER_ERROR."""
+    app = app_factory(c.build_college())
+    response = app.client.post(
+        "/graphql",
+        content=body.encode("ascii"),
+        headers={
+            "Authorization": f"Bearer {app.token(c.SENIOR)}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["data"] is None
+    assert [e["extensions"]["code"] for e in answer["errors"]] == ["BAD_USER_INPUT"], answer

@@ -47,6 +47,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from app import limits
 from app.authn import Authenticator, Refused
+from app.body import BodyTooLarge, read_body
 from app.headers import graphiql_csp
 from app.json_response import ChunkedJSONResponse
 from app.ratelimit import RateLimiter, presented_identity
@@ -85,25 +86,6 @@ def too_many(message: str, code: str, seconds: float) -> JSONResponse:
     )
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (BodyTooLarge) as soon as it is known to exceed `limit` bytes:
-    from Content-Length before reading anything, or while streaming when it lies or is
-    absent."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class GraphQLEndpoint:

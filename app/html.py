@@ -7,6 +7,8 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from app.body import BodyTooLarge, read_body
+
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -36,15 +38,12 @@ async def read_form(request: Request) -> dict[str, str] | None:
         "application/x-www-form-urlencoded"
     ):
         return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return None
-        chunks.append(chunk)
     try:
-        fields = parse_qs(b"".join(chunks).decode(), max_num_fields=20, strict_parsing=False)
+        raw = await read_body(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        return None
+    try:
+        fields = parse_qs(raw.decode(), max_num_fields=20, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         return None
     return {name: values[0] for name, values in fields.items() if values}

@@ -134,6 +134,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         from app.sign_in import auth_routes
 
         routes.append(auth_routes(settings, engine, sessions, provider, clock))
+    if sessions is not None:
+        from app.start_page import start_route
+
+        routes.append(start_route(settings, oidc=provider is not None))
     if settings.development and sessions is not None:
         # Outside development mode no /dev/ route exists: every /dev/ path is 404.
         from app.dev_sign_in import dev_routes

@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from app.audit_key import keyed  # noqa: E402
+from app.audit_key import audit_key, keyed  # noqa: E402
 from app.importer import load_dataset  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.tokens import issue_token  # noqa: E402
@@ -364,7 +364,7 @@ def check_ledger(engine: Engine, ledger: Ledger) -> list[str]:
             problems.append(f"acknowledged disclosure {disclosure} is not in the database")
         if "recordDisclosure" not in named.get(f"disclosure:{disclosure}", []):
             problems.append(f"disclosure {disclosure} has no recordDisclosure audit event")
-    breaks = list(verify(events))
+    breaks = list(verify(events, audit_key(Settings(jwt_secret=SECRET))))
     if breaks:
         problems.append(f"the audit chain is broken: {breaks[:3]}")
     return problems

@@ -164,14 +164,19 @@ def college() -> dict[str, Any]:
 # ---- the database ------------------------------------------------------------------------
 
 
+# Not records: the audit trail records every attempt, refused ones included, and is
+# checked on its own (`audit_decisions`); the rate limits' counters (on PostgreSQL, in the
+# database) change with every request.
+NOT_RECORDS = {"audit_events", "rate_limits"}
+
+
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but the audit trail, sorted: equal dumps mean nothing
-    was written. The audit trail records every attempt, refused ones included, and is
-    checked on its own (`audit_decisions`)."""
+    """Every row of every table but those NOT_RECORDS, sorted: equal dumps mean nothing
+    was written."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as connection:
         for table in SQLModel.metadata.sorted_tables:
-            if table.name == "audit_events":
+            if table.name in NOT_RECORDS:
                 continue
             rows = connection.execute(select(table)).all()
             tables[table.name] = sorted((tuple(r) for r in rows), key=repr)
@@ -190,6 +195,7 @@ def count_rows(engine: Engine) -> dict[str, int]:
         return {
             t.name: int(connection.execute(select(func.count()).select_from(t)).scalar_one())
             for t in SQLModel.metadata.sorted_tables
+            if t.name != "rate_limits"  # counters, not records (NOT_RECORDS)
         }
 
 

@@ -49,11 +49,11 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from app.audit_key import audit_key, keyed  # noqa: E402
+from app.audit_key import keyed  # noqa: E402
 from app.importer import load_dataset  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.tokens import issue_token  # noqa: E402
-from models.audit_chain import verify  # noqa: E402
+from models.audit_chain import key_of, verify  # noqa: E402
 from models.db import create_schema, make_engine  # noqa: E402
 from models.tables import AuditEvent, Consent, Disclosure, Note, Student  # noqa: E402
 
@@ -338,6 +338,7 @@ def check_ledger(engine: Engine, ledger: Ledger) -> list[str]:
         consents = {c.id: c for c in session.exec(select(Consent)).all()}
         disclosures = set(session.exec(select(Disclosure.id)).all())
         events = list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all())
+        key = key_of(session)  # the key `service` bound to the engine
     named: dict[str, list[str]] = {}
     for event in events:
         if event.decision == "ALLOWED":
@@ -364,7 +365,7 @@ def check_ledger(engine: Engine, ledger: Ledger) -> list[str]:
             problems.append(f"acknowledged disclosure {disclosure} is not in the database")
         if "recordDisclosure" not in named.get(f"disclosure:{disclosure}", []):
             problems.append(f"disclosure {disclosure} has no recordDisclosure audit event")
-    breaks = list(verify(events, audit_key(Settings(jwt_secret=SECRET))))
+    breaks = list(verify(events, key))
     if breaks:
         problems.append(f"the audit chain is broken: {breaks[:3]}")
     return problems

@@ -102,7 +102,7 @@ def dev_routes(
             sessions.open, username, None, sessions.cookie_value(request)
         )
         request.state.user = username
-        response = RedirectResponse("/dev/sign-in", status_code=303)
+        response = RedirectResponse("/", status_code=303)
         sessions.set_cookie(response, value)
         response.delete_cookie(cookie, path="/", secure=sessions.secure, httponly=True)
         return response

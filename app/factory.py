@@ -135,9 +135,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
         routes.append(auth_routes(settings, engine, sessions, provider, clock))
     if sessions is not None:
-        from app.start_page import start_route
+        # The web pages (app/web): a consumer of the API, reached through sessions only.
+        from app.web.routes import web_routes
 
-        routes.append(start_route(settings, oidc=provider is not None))
+        routes.extend(web_routes(settings, endpoint, oidc=provider is not None))
     if settings.development and sessions is not None:
         # Outside development mode no /dev/ route exists: every /dev/ path is 404.
         from app.dev_sign_in import dev_routes

@@ -30,7 +30,7 @@ from app.tokens import issue_token
 from models.audit_chain import bind_audit_key
 from models.db import create_schema, make_engine
 
-pytest_plugins = ["tests.oidc_provider"]
+pytest_plugins = ["tests.oidc_provider", "tests.web_support"]
 
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_AUDIT_KEY = "test-audit-key-" + "k" * 40

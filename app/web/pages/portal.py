@@ -1,0 +1,5 @@
+"""(to be written)"""
+
+from app.web.view import Page
+
+PAGES: list[Page] = []

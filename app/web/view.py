@@ -140,7 +140,7 @@ class View:
 
 
 def to_sign_in() -> Response:
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/sign-in", status_code=303)
 
 
 def guarded(

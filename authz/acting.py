@@ -19,7 +19,7 @@ from enum import Enum
 from authz.decisions import Decisions
 from authz.facts import Standing, StudentTies
 from authz.ties import TiePattern
-from models.enums import Confidentiality, DisclosureBasis, NoteCategory, Role
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory, Role, StudentAction
 from models.tables import Consent
 
 # The field keys of refusals, in the dataset's spelling; `names` maps them for a caller.
@@ -116,6 +116,33 @@ def may_write_note(
     return is_concern(tier, category) or granted(decisions, standing, *note_actions(tier, category))
 
 
+# The policy actions each mutation asks for (resolvers/mutations.py), named as the API's
+# `Student.viewerActions` names them: a page offers a form only for what the mutation accepts.
+MUTATION_ACTIONS: Mapping[StudentAction, tuple[str, ...]] = {
+    StudentAction.ADD_NOTE: note_actions(Confidentiality.WELFARE_TEAM, NoteCategory.OTHER),
+    StudentAction.ADD_WELLBEING_NOTE: note_actions(
+        Confidentiality.WELLBEING_TEAM, NoteCategory.OTHER
+    ),
+    StudentAction.ADD_INCIDENT: note_actions(Confidentiality.WELFARE_TEAM, NoteCategory.INCIDENT),
+    StudentAction.SET_WELFARE_FLAG: ("set_welfare_flag",),
+    StudentAction.SET_RISK_LEVEL: ("set_risk_level",),
+    StudentAction.SET_LODGE_ALERT: ("set_lodge_alert",),
+    StudentAction.GRANT_CONSENT: ("grant_consent",),
+    StudentAction.REVOKE_CONSENT: ("revoke_consent",),
+    StudentAction.RECORD_DISCLOSURE: ("record_disclosure",),
+}
+
+
+def viewer_actions(decisions: Decisions, standing: Standing) -> list[StudentAction]:
+    """What the actor may do to a student of `standing`, asked exactly as the mutations
+    ask (`granted`), so an action listed here is one the mutation's authorization accepts."""
+    return [
+        action
+        for action, needed in MUTATION_ACTIONS.items()
+        if granted(decisions, standing, *needed)
+    ]
+
+
 def as_if_still_tied(ties: StudentTies, user_id: str, roles: Collection[str]) -> StudentTies:
     """The student's ties with `user_id` added as tutor, director or supervisor wherever
     their roles allow it: the relationships a user held once, for a historical import
@@ -125,8 +152,7 @@ def as_if_still_tied(ties: StudentTies, user_id: str, roles: Collection[str]) ->
         tutor_id=user_id if Role.TUTOR.value in roles else ties.tutor_id,
         director_ids=ties.director_ids
         + ((user_id,) if Role.DIRECTOR_OF_STUDIES.value in roles else ()),
-        supervisor_ids=ties.supervisor_ids
-        + ((user_id,) if Role.SUPERVISOR.value in roles else ()),
+        supervisor_ids=ties.supervisor_ids + ((user_id,) if Role.SUPERVISOR.value in roles else ()),
     )
 
 

@@ -35,6 +35,7 @@ FIELDS = [
     ("consents", "consents"),
     ("disclosures", "disclosures"),
     ("accessLog", "access_log"),
+    ("viewerActions", "viewer_actions"),  # the project's addition (docs/ACCESS.md)
 ]
 YES, NO = "✓", "✗"
 NOTE_FIELDS = frozenset(

@@ -46,3 +46,17 @@ class DisclosureBasis(StrEnum):
     CONSENT = "CONSENT"
     IMMINENT_RISK = "IMMINENT_RISK"
     LEGAL_OBLIGATION = "LEGAL_OBLIGATION"
+
+
+class StudentAction(StrEnum):
+    """What the signed-in person may do to a student (`Student.viewerActions`)."""
+
+    ADD_NOTE = "ADD_NOTE"
+    ADD_WELLBEING_NOTE = "ADD_WELLBEING_NOTE"
+    ADD_INCIDENT = "ADD_INCIDENT"
+    SET_WELFARE_FLAG = "SET_WELFARE_FLAG"
+    SET_RISK_LEVEL = "SET_RISK_LEVEL"
+    SET_LODGE_ALERT = "SET_LODGE_ALERT"
+    GRANT_CONSENT = "GRANT_CONSENT"
+    REVOKE_CONSENT = "REVOKE_CONSENT"
+    RECORD_DISCLOSURE = "RECORD_DISCLOSURE"

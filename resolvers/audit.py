@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 # Fields of a student that anyone related to them may read; returning any other field
 # is recorded.
 OPERATION_NAME_WIDTH = 200  # models.tables.AuditEvent.operation_name
-UNRESTRICTED_STUDENT_FIELDS = frozenset({"id", "crsid", "name", "course", "year_of_study", "tutor"})
+# viewer_actions describes the reader's rights, not the student's record.
+UNRESTRICTED_STUDENT_FIELDS = frozenset(
+    {"id", "crsid", "name", "course", "year_of_study", "tutor", "viewer_actions"}
+)
 
 
 def draft(

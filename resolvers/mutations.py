@@ -30,7 +30,7 @@ from authz.facts import Carrier, DisclosureClass, NoteClass, StudentTies
 from authz.ties import ties_of
 from models import fields as limits
 from models.audit_chain import commit_with_audit
-from models.enums import Confidentiality, DisclosureBasis, NoteCategory
+from models.enums import Confidentiality, DisclosureBasis, NoteCategory, StudentAction
 from models.ids import new_id
 from models.tables import (
     Concern,
@@ -253,9 +253,9 @@ def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
 
 
 def _update_student(
-    ctx: RequestContext, student_id: str, action: str, **values: object
+    ctx: RequestContext, student_id: str, actions: tuple[str, ...], **values: object
 ) -> StudentRecord:
-    record = _authorized(ctx, student_id, action)
+    record = _authorized(ctx, student_id, *actions)
     row = record.row
     with _transaction(ctx, row.id, tuple(values)):
         for name, value in values.items():
@@ -265,16 +265,25 @@ def _update_student(
 
 
 def set_welfare_flag(ctx: RequestContext, student_id: str, flagged: bool) -> StudentRecord:
-    return _update_student(ctx, student_id, "set_welfare_flag", welfare_flag=flagged)
+    return _update_student(
+        ctx,
+        student_id,
+        acting.MUTATION_ACTIONS[StudentAction.SET_WELFARE_FLAG],
+        welfare_flag=flagged,
+    )
 
 
 def set_risk_level(ctx: RequestContext, student_id: str, level: str) -> StudentRecord:
-    return _update_student(ctx, student_id, "set_risk_level", risk_level=level)
+    return _update_student(
+        ctx, student_id, acting.MUTATION_ACTIONS[StudentAction.SET_RISK_LEVEL], risk_level=level
+    )
 
 
 def set_lodge_alert(ctx: RequestContext, student_id: str, text: str | None) -> StudentRecord:
     alert = _optional_text(text, "text", limits.MAX_LODGE_ALERT)
-    return _update_student(ctx, student_id, "set_lodge_alert", lodge_alert=alert)
+    return _update_student(
+        ctx, student_id, acting.MUTATION_ACTIONS[StudentAction.SET_LODGE_ALERT], lodge_alert=alert
+    )
 
 
 # =========================================================================== consent
@@ -298,10 +307,10 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
         problem = limits.time_problem(draft.expires_at, limits.When.ANY, ctx.now)
         if problem is not None:
             raise BadInput(f"expiresAt {problem}")
-    _acting(
-        acting.consent_problem(draft.categories, ctx.now, draft.expires_at, None, API_NAMES)
+    _acting(acting.consent_problem(draft.categories, ctx.now, draft.expires_at, None, API_NAMES))
+    record = _authorized(
+        ctx, draft.student_id, *acting.MUTATION_ACTIONS[StudentAction.GRANT_CONSENT]
     )
-    record = _authorized(ctx, draft.student_id, "grant_consent")
     recipient_id: str | None = None
     if draft.recipient_username is not None:
         user = _user_by_username(ctx, draft.recipient_username)
@@ -333,7 +342,11 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
 
 def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
     consent = ctx.session.get(Consent, _id(consent_id, "id"))
-    _authorized(ctx, None if consent is None else consent.student_id, "revoke_consent")
+    _authorized(
+        ctx,
+        None if consent is None else consent.student_id,
+        *acting.MUTATION_ACTIONS[StudentAction.REVOKE_CONSENT],
+    )
     assert consent is not None  # _authorized refused an unknown id
     if consent.revoked_at is not None:
         raise BadInput(
@@ -402,7 +415,9 @@ def _senior(ctx: RequestContext, ties: StudentTies, user: User) -> bool:
 
 def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> DisclosureRecord:
     _check_disclosure_input(draft)
-    student = _authorized(ctx, draft.student_id, "record_disclosure")
+    student = _authorized(
+        ctx, draft.student_id, *acting.MUTATION_ACTIONS[StudentAction.RECORD_DISCLOSURE]
+    )
     authoriser: User | None = None
     named = draft.authorised_by_username is not None and bool(draft.authorised_by_username.strip())
     if named and draft.authorised_by_username is not None:

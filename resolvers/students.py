@@ -8,8 +8,10 @@ from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from authz.acting import viewer_actions as acting_viewer_actions
 from authz.facts import Standing
 from authz.ties import TIE_NAMES, TiePattern, tie_columns
+from models.enums import StudentAction
 from models.tables import Consent, Student, User
 from resolvers.batches import StudentBatch, staff
 from resolvers.context import RequestContext
@@ -167,3 +169,9 @@ def cursor_for(ctx: RequestContext, student: Student) -> str:
 def count_students(ctx: RequestContext, where: list[ColumnElement[bool]]) -> int:
     query = select(func.count()).select_from(Student).where(*where)
     return int(ctx.session.exec(query).one())
+
+
+def viewer_actions(ctx: RequestContext, record: StudentRecord) -> list[StudentAction]:
+    """`Student.viewerActions`: what the actor's Standing lets them do, as the mutations
+    decide it (authz/acting.py)."""
+    return acting_viewer_actions(ctx.decisions, record.standing)

@@ -30,6 +30,11 @@ def access_md_table() -> dict[str, dict[str, str]]:
     assert readers is not None
     allowed = {r.strip() for r in readers.group(1).split(",")}
     table["accessLog"] = {k: "✓" if k in allowed else "✗" for k in RELATIONSHIPS}
+    # The project's additions: | `Student.viewerActions` | SELF, TUTOR, ... |
+    readers = re.search(r"\| `Student.viewerActions` \| ([A-Z, ]+) \|", text)
+    assert readers is not None
+    allowed = {r.strip() for r in readers.group(1).split(",")}
+    table["viewerActions"] = {k: "✓" if k in allowed else "✗" for k in RELATIONSHIPS}
     return table
 
 

@@ -141,6 +141,8 @@ student_field("consents", "read_own_consents");
 student_field("disclosures", "read_all_disclosures");
 student_field("disclosures", "read_unwithheld_disclosures");
 student_field("access_log", "read_access_log");
+# The reader's own rights (the actions their relationship grants), not the student's data.
+student_field("viewer_actions", "read");
 
 allow_field(actor: Caller, "read", standing: Standing, field: String) if
     student_field(field, permission) and

@@ -2,9 +2,23 @@
 
 import strawberry
 
-from models.enums import Confidentiality, DisclosureBasis, NoteCategory, RiskLevel, Role
+from models.enums import (
+    Confidentiality,
+    DisclosureBasis,
+    NoteCategory,
+    RiskLevel,
+    Role,
+    StudentAction,
+)
 
-for _enum in (Role, NoteCategory, Confidentiality, RiskLevel, DisclosureBasis):
+for _enum in (Role, NoteCategory, Confidentiality, RiskLevel, DisclosureBasis, StudentAction):
     strawberry.enum(_enum)
 
-__all__ = ["Confidentiality", "DisclosureBasis", "NoteCategory", "RiskLevel", "Role"]
+__all__ = [
+    "Confidentiality",
+    "DisclosureBasis",
+    "NoteCategory",
+    "RiskLevel",
+    "Role",
+    "StudentAction",
+]

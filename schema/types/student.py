@@ -6,8 +6,9 @@ from models import fields as limits
 from resolvers.audit_queries import access_log
 from resolvers.context import RequestContext
 from resolvers.records import StudentRecord
+from resolvers.students import viewer_actions
 from schema.guard import build, guarded
-from schema.types.enums import RiskLevel
+from schema.types.enums import RiskLevel, StudentAction
 from schema.types.staff_contact import StaffContact
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ def _access_log(
     return [AccessLogEntry.of(info.context, r) for r in access_log(info.context, root.record)]
 
 
+def _viewer_actions(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> list[StudentAction]:
+    return viewer_actions(info.context, root.record)
+
+
 def stored_year(year: int | None) -> int | None:
     """A year of study outside its range (models/fields.py) reads as unknown: a row
     written before the range was enforced must not make every read of it fail."""
@@ -80,6 +87,11 @@ class Student:
     ) = strawberry.field(resolver=_disclosures)
     access_log: list[Annotated["AccessLogEntry", strawberry.lazy("schema.types.audit")]] | None = (
         strawberry.field(resolver=_access_log)
+    )
+    viewer_actions: list[StudentAction] | None = strawberry.field(
+        resolver=_viewer_actions,
+        description="What the signed-in person may do to this student (the mutations "
+        "their relationship lets them call); it says nothing about the student's record.",
     )
 
     @classmethod

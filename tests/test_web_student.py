@@ -216,11 +216,22 @@ def test_the_banner_has_fixed_words_only(site: Site) -> None:
 def test_a_cross_site_post_is_refused_and_writes_nothing(site: Site, how: str) -> None:
     browser = site.browser("jt101")
     sid = bee(site)
-    form = {"category": "ACADEMIC", "summary": "Forged", "body": "Forged"}
+    with Session(site.service.engine) as session:
+        consent_id = session.exec(select(Consent.id)).one()
+    disclosure = {
+        "recipient": "a stranger",
+        "basis": "IMMINENT_RISK",
+        "information_shared": "Everything",
+        "justification": "None",
+    }
     before = records(site)
     for path, data in (
-        (f"/students/{sid}/notes/new", form),
+        (f"/students/{sid}/notes/new", {"category": "ACADEMIC", "summary": "F", "body": "F"}),
         (f"/students/{sid}/flag", {"flagged": "no"}),
+        (f"/students/{sid}/risk", {"level": "HIGH"}),
+        (f"/students/{sid}/lodge-alert", {"text": "Forged"}),
+        (f"/students/{sid}/disclosures/new", disclosure),
+        (f"/students/{sid}/consents/{consent_id}/revoke", {}),
     ):
         if how == "no token":
             answer = browser.post(path, data, csrf=False)

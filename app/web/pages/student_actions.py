@@ -78,7 +78,7 @@ async def add_note(view: View) -> Response:
     if view.request.method == "POST":
         form = view.form
         values = {name: form.get(name) for name in values}
-        if len(tiers) == 1:
+        if len(tiers) == 1 and not values["confidentiality"]:  # no choice was offered
             values["confidentiality"] = tiers[0][0]
         if values["category"] not in dict(categories):
             errors["category"] = "Choose a category"

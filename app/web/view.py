@@ -189,6 +189,7 @@ def guarded(
         except Unavailable as exc:
             return unavailable(exc, session)
 
+    endpoint.page = page  # type: ignore[attr-defined]  # tests find every route's rule
     return endpoint
 
 

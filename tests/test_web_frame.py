@@ -6,6 +6,7 @@ for sign-in without a session, and refuses a form without its CSRF token."""
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import graphql
 import pytest
@@ -153,3 +154,11 @@ def test_every_page_has_the_strict_headers(site: Site, username: str) -> None:
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert answer.headers["cache-control"] == "no-store"
         assert "<script>" not in answer.text and " style=" not in answer.text
+
+
+def test_a_page_view_counts_once_against_the_users_rate_limit(site_for: Any) -> None:
+    site = site_for(rate_limit_per_user=4)
+    browser = site.browser("jt101")
+    answers = [browser.get("/students").status_code for _ in range(5)]
+    assert answers[:4] == [200] * 4 and answers[4] == 429
+    assert "Try again in a moment" in browser.get("/").text

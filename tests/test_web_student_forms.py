@@ -308,3 +308,18 @@ def test_a_refusal_by_the_api_is_a_plain_page(site: Site, monkeypatch: pytest.Mo
     assert page.status_code == 403
     assert "<h1>You cannot make this change</h1>" in page.text and "Traceback" not in page.text
     assert records(site) == before
+
+
+def test_a_consent_to_someone_else_is_named_at_the_consent(site: Site) -> None:
+    """The API's BAD_USER_INPUT (the consent's recipient is not this recipient), in words."""
+    browser, sid = site.browser("jt101"), bee(site)
+    with Session(site.service.engine) as session:
+        consent_id = session.exec(select(Consent.id)).one()
+    before = records(site)
+    data = RISK | {"basis": "CONSENT", "consent": consent_id, "recipient": "a journalist"}
+    page = browser.post(f"/students/{sid}/disclosures/new", data)
+    assert page.status_code == 400
+    message = error_at(page, "consent")
+    assert "active consent" in message and "consentId" not in message
+    assert "a journalist" in page.text
+    assert records(site) == before

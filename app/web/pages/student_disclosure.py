@@ -37,7 +37,6 @@ LABELS = {
 }
 API_NAMES = {
     "recipient": "recipient",
-    "basis": "basis",
     "informationShared": "information_shared",
     "consentId": "consent",
     "justification": "justification",

@@ -60,10 +60,15 @@ def field_errors(
         if target is not None and target in labels:
             message = f"{labels[target]} {rest}"
         else:
-            target = next(
-                (f for n, f in names.items() if re.search(rf"\b{re.escape(n)}\b", message)),
-                fallback,
-            )
+            mentioned = [
+                (found.start(), field)
+                for name, field in names.items()
+                if (found := re.search(rf"\b{re.escape(name)}\b", message))
+            ]
+            target = min(mentioned)[1] if mentioned else fallback
+        for name, field in names.items():  # the API's spelling of other fields, in words
+            if name != name.lower() and field in labels:
+                message = re.sub(rf"\b{re.escape(name)}\b", f"'{labels[field]}'", message)
         errors.setdefault(target, message[:1].upper() + message[1:])
     return errors
 

@@ -6,6 +6,7 @@ from models import fields as limits
 from resolvers.audit_queries import access_log
 from resolvers.context import RequestContext
 from resolvers.records import StudentRecord
+from resolvers.teaching import teaching_staff
 from schema.guard import build, guarded
 from schema.types.enums import RiskLevel
 from schema.types.staff_contact import StaffContact
@@ -47,6 +48,24 @@ def _access_log(
     return [AccessLogEntry.of(info.context, r) for r in access_log(info.context, root.record)]
 
 
+# ---- who teaches the student (docs/ACCESS.md, "The project's additions") ----
+def _directors_of_studies(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> list[StaffContact]:
+    refs = teaching_staff(root.record, "directors_of_studies")
+    return [c for r in refs if (c := StaffContact.of(info.context, r)) is not None]
+
+
+def _supervisors(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> list[StaffContact]:
+    refs = teaching_staff(root.record, "supervisors")
+    return [c for r in refs if (c := StaffContact.of(info.context, r)) is not None]
+
+
+# ---- end of who teaches the student ----
+
+
 def stored_year(year: int | None) -> int | None:
     """A year of study outside its range (models/fields.py) reads as unknown: a row
     written before the range was enforced must not make every read of it fail."""
@@ -81,6 +100,12 @@ class Student:
     access_log: list[Annotated["AccessLogEntry", strawberry.lazy("schema.types.audit")]] | None = (
         strawberry.field(resolver=_access_log)
     )
+    # ---- who teaches the student ----
+    directors_of_studies: list[StaffContact] | None = strawberry.field(
+        resolver=_directors_of_studies
+    )
+    supervisors: list[StaffContact] | None = strawberry.field(resolver=_supervisors)
+    # ---- end of who teaches the student ----
 
     @classmethod
     def of(cls, ctx: RequestContext, record: StudentRecord) -> "Student":

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_
 from sqlalchemy import select as select_rows
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -29,6 +29,7 @@ class StudentFilterSpec:
     welfare_flag: bool | None = None
     risk_level: str | None = None
     search: str | None = None
+    has_lodge_alert: bool | None = None
 
 
 @dataclass
@@ -49,6 +50,10 @@ def _filter_clauses(ctx: RequestContext, spec: StudentFilterSpec) -> list[Column
     if spec.risk_level is not None:
         clauses.append(ctx.decisions.field_readable_sql("risk_level"))
         clauses.append(col(Student.risk_level) == spec.risk_level)
+    if spec.has_lodge_alert is not None:
+        clauses.append(ctx.decisions.field_readable_sql("lodge_alert"))
+        has_alert = and_(col(Student.lodge_alert).is_not(None), col(Student.lodge_alert) != "")
+        clauses.append(has_alert if spec.has_lodge_alert else not_(has_alert))
     if spec.search:
         pattern = "%" + _escape_like(spec.search.lower()) + "%"
         clauses.append(

@@ -18,6 +18,9 @@ class StudentFilter:
     welfare_flag: bool | None = None
     risk_level: RiskLevel | None = None
     search: str | None = None
+    has_lodge_alert: bool | None = strawberry.field(
+        default=None, description="matches only rows whose lodge alert the actor may read"
+    )
 
 
 def resolve_me(info: Info) -> User:
@@ -47,6 +50,7 @@ def resolve_students(
             welfare_flag=filter.welfare_flag,
             risk_level=None if filter.risk_level is None else filter.risk_level.value,
             search=filter.search,
+            has_lodge_alert=filter.has_lodge_alert,
         )
     page = students.student_page(info.context, 50 if first is None else first, after, spec)
     return StudentConnection.of(info.context, page)

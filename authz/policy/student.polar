@@ -152,3 +152,11 @@ allow_field(actor: Caller, "read", standing: Standing, field: String) if
 allow_field(actor: Caller, "read", standing: Standing, "notes") if
     has_permission(actor, "read_consented_notes", standing) and
     standing.has_consent = true;
+
+# ---- Who teaches the student (docs/ACCESS.md, "The project's additions") ----
+# Student.directorsOfStudies and Student.supervisors: the people a student may give
+# consent to. Readable by the student and by those who read all of a student's consents
+# (TUTOR, SENIOR, WELLBEING, OFFICE); not by the Directors of Studies and supervisors
+# themselves, the porters or the duty tutor.
+student_field("directors_of_studies", "read_all_consents");
+student_field("supervisors", "read_all_consents");

@@ -7,6 +7,7 @@ from resolvers.audit_queries import access_log
 from resolvers.context import RequestContext
 from resolvers.records import StudentRecord
 from resolvers.students import viewer_actions
+from resolvers.teaching import teaching_staff
 from schema.guard import build, guarded
 from schema.types.enums import RiskLevel, StudentAction
 from schema.types.staff_contact import StaffContact
@@ -52,6 +53,22 @@ def _viewer_actions(
     root: "Student", info: strawberry.Info[RequestContext, None]
 ) -> list[StudentAction]:
     return viewer_actions(info.context, root.record)
+# ---- who teaches the student (docs/ACCESS.md, "The project's additions") ----
+def _directors_of_studies(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> list[StaffContact]:
+    refs = teaching_staff(root.record, "directors_of_studies")
+    return [c for r in refs if (c := StaffContact.of(info.context, r)) is not None]
+
+
+def _supervisors(
+    root: "Student", info: strawberry.Info[RequestContext, None]
+) -> list[StaffContact]:
+    refs = teaching_staff(root.record, "supervisors")
+    return [c for r in refs if (c := StaffContact.of(info.context, r)) is not None]
+
+
+# ---- end of who teaches the student ----
 
 
 def stored_year(year: int | None) -> int | None:
@@ -93,6 +110,12 @@ class Student:
         description="What the signed-in person may do to this student (the mutations "
         "their relationship lets them call); it says nothing about the student's record.",
     )
+    # ---- who teaches the student ----
+    directors_of_studies: list[StaffContact] | None = strawberry.field(
+        resolver=_directors_of_studies
+    )
+    supervisors: list[StaffContact] | None = strawberry.field(resolver=_supervisors)
+    # ---- end of who teaches the student ----
 
     @classmethod
     def of(cls, ctx: RequestContext, record: StudentRecord) -> "Student":

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from models.audit_chain import ChainBreak, key_of, verify
@@ -93,17 +95,22 @@ def check_chain(session: Session, now: datetime) -> ChainCheckResult:
 def _check(session: Session, key: bytes, now: datetime) -> ChainCheckResult:
     latest: dict[tuple[str, str], tuple[int, str]] = {}
     visible = 0
+    # Plain rows, not ORM objects (several times cheaper per event): `verify` reads the
+    # columns as attributes, which a row has too.
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
     shown = (~hidden_from_senior()).label("shown")
     query = (
-        select(AuditEvent, shown).order_by(col(AuditEvent.seq)).execution_options(yield_per=CHUNK)
+        select_columns(*table.columns, shown)
+        .order_by(col(AuditEvent.seq))
+        .execution_options(yield_per=CHUNK)
     )
 
-    def walked() -> Iterator[AuditEvent]:
+    def walked() -> Iterator[Any]:
         nonlocal visible
-        for count, (event, is_shown) in enumerate(session.exec(query)):
+        for count, event in enumerate(session.execute(query)):
             if count % CHUNK == 0:
                 check_deadline()
-            if is_shown:  # NULL (unknown) counts as hidden
+            if event.shown:  # NULL (unknown) counts as hidden
                 visible += 1
             for kind, record_id, digest in parse_entries(event.records):
                 latest[(kind, record_id)] = (event.seq, digest)

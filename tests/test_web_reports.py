@@ -494,7 +494,10 @@ def test_the_chain_check_says_intact_then_finds_a_changed_event(site: Site) -> N
 
 
 def test_the_chain_check_finds_a_record_changed_behind_the_services_back(site: Site) -> None:
-    sql(site.service.engine, "UPDATE notes SET summary = 'rewritten' WHERE rowid = 1")
+    sql(
+        site.service.engine,
+        "UPDATE notes SET summary = 'rewritten' WHERE id = (SELECT min(id) FROM notes)",
+    )
     result = check(site.browser("st100"))
     assert "has been changed outside needtoknow" in result
     assert "a record was changed without the change being recorded" in result

@@ -210,6 +210,7 @@ class ChainBreak:
     seq: int
     event_id: str
     problem: str
+    kind: str = "EVENT_CHANGED"  # EVENT_OUT_OF_SEQUENCE, EVENT_UNLINKED or EVENT_CHANGED
 
 
 def verify(events: Iterable[AuditEvent], key: bytes) -> Iterator[ChainBreak]:
@@ -217,9 +218,16 @@ def verify(events: Iterable[AuditEvent], key: bytes) -> Iterator[ChainBreak]:
     previous, expected_seq = GENESIS, 1
     for event in events:
         if event.seq != expected_seq:
-            yield ChainBreak(event.seq, event.id, f"expected event #{expected_seq} here")
+            yield ChainBreak(
+                event.seq,
+                event.id,
+                f"expected event #{expected_seq} here",
+                "EVENT_OUT_OF_SEQUENCE",
+            )
         if event.prev_hash != previous:
-            yield ChainBreak(event.seq, event.id, "does not link to the event before it")
+            yield ChainBreak(
+                event.seq, event.id, "does not link to the event before it", "EVENT_UNLINKED"
+            )
         if not hmac.compare_digest(hash_of(event, key), event.hash):
             problem = "its content does not match its hash under the audit key"
             if _unkeyed_hash(event) == event.hash:

@@ -14,7 +14,7 @@ that grant access); `import_key` is bookkeeping, not content, and is left out.""
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -187,34 +187,55 @@ class RecordProblem:
     kind: str
     record_id: str
     problem: str
+    # RECORD_UNRECORDED, RECORD_NOT_ERASED, RECORD_CHANGED or RECORD_REMOVED, and the seq
+    # of the write event it was checked against (None: no event records it)
+    finding: str = "RECORD_CHANGED"
+    seq: int | None = None
 
 
 def verify_records(
-    session: Session, key: bytes, latest: dict[tuple[str, str], tuple[int, str]]
+    session: Session,
+    key: bytes,
+    latest: dict[tuple[str, str], tuple[int, str]],
+    tick: Callable[[], None] = lambda: None,
 ) -> Iterator[RecordProblem]:
     """Every record whose current content is not what its latest write event recorded:
-    `latest` maps (kind, id) to (seq, digest) of the newest entry naming it."""
+    `latest` maps (kind, id) to (seq, digest) of the newest entry naming it. `tick` is
+    called once per record read (a deadline check may raise from it)."""
     for kind in KINDS:
         seen: set[str] = set()
         for record_id, digest in current_digests(session, key, kind):
+            tick()
             seen.add(record_id)
             recorded = latest.get((kind, record_id))
             if recorded is None:
-                yield RecordProblem(kind, record_id, "no audit event records its write")
+                yield RecordProblem(
+                    kind, record_id, "no audit event records its write", "RECORD_UNRECORDED"
+                )
             elif recorded[1] == ERASED:
                 yield RecordProblem(
-                    kind, record_id, f"present, but event #{recorded[0]} records its erasure"
+                    kind,
+                    record_id,
+                    f"present, but event #{recorded[0]} records its erasure",
+                    "RECORD_NOT_ERASED",
+                    recorded[0],
                 )
             elif recorded[1] != digest:
                 yield RecordProblem(
                     kind,
                     record_id,
                     f"changed since its last recorded write (event #{recorded[0]})",
+                    "RECORD_CHANGED",
+                    recorded[0],
                 )
         for (entry_kind, record_id), (seq, digest) in latest.items():
             if entry_kind == kind and record_id not in seen and digest != ERASED:
                 yield RecordProblem(
-                    kind, record_id, f"removed: event #{seq} recorded it and none its erasure"
+                    kind,
+                    record_id,
+                    f"removed: event #{seq} recorded it and none its erasure",
+                    "RECORD_REMOVED",
+                    seq,
                 )
 
 

@@ -1,6 +1,7 @@
 import strawberry
 from strawberry.tools import merge_types
 
+from schema.audit_check_query import AuditCheckQuery
 from schema.audit_query import AuditQuery
 from schema.mutation import Mutation
 from schema.prepared import PreparedDocument
@@ -10,7 +11,7 @@ from schema.statistics_query import StatisticsQuery
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", (Query, StatisticsQuery, AuditQuery))
+    query = merge_types("Query", (Query, StatisticsQuery, AuditQuery, AuditCheckQuery))
     return strawberry.Schema(
         query=query,
         mutation=Mutation,

@@ -27,6 +27,14 @@ allow(actor: Caller, "call", field: RootField) if
     role in actor.role_list and
     role in ["SENIOR_TUTOR", "DEPUTY_SENIOR_TUTOR"];
 
+# The check of the whole audit chain (the project's additions to contract-audit.graphql):
+# the Senior and Deputy Senior Tutors only.
+allow(actor: Caller, "call", field: RootField) if
+    field.operation = "query" and
+    field.name = "audit_chain_check" and
+    role in actor.role_list and
+    role in ["SENIOR_TUTOR", "DEPUTY_SENIOR_TUTOR"];
+
 # ---- The caller's own account ----
 allow_field(actor: Caller, "read", me: Me, field: String) if
     me.id = actor.id and
@@ -73,6 +81,14 @@ carrier_field("AuditEvent", "student_id");
 carrier_field("AuditEvent", "fields");
 carrier_field("AuditEvent", "decision");
 carrier_field("AuditEvent", "hash");
+carrier_field("AuditChainCheck", "intact");
+carrier_field("AuditChainCheck", "visible_events_checked");
+carrier_field("AuditChainCheck", "problem_count");
+carrier_field("AuditChainCheck", "first_problem");
+carrier_field("AuditChainCheck", "checked_at");
+carrier_field("AuditChainProblem", "kind");
+carrier_field("AuditChainProblem", "event_id");
+carrier_field("AuditChainProblem", "at");
 carrier_field("AccessLogEntry", "at");
 carrier_field("AccessLogEntry", "role");
 carrier_field("AccessLogEntry", "staff");

@@ -74,7 +74,10 @@ TOPICS = {
     "FINANCIAL": ("Hardship fund", "Helped with an application to the hardship fund."),
     "FAMILY": ("Family illness", "Parent in hospital; the student may travel home."),
     "HARASSMENT": ("Harassment report", "Report taken; options explained; no action yet."),
-    "ACCOMMODATION": ("Room move", "Noise complaints; a room move was arranged."),
+    "ACCOMMODATION": (
+        "Staircase move",
+        "Noise complaints; a move to another staircase was arranged.",
+    ),
     "INCIDENT": ("Lodge incident", "Seen by the porters late at night; safe and well."),
     "CONCERN": ("Concern raised", "A friend was worried; the tutor checked in."),
     "OTHER": ("General check-in", "Routine conversation; nothing to follow up."),

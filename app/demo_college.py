@@ -108,7 +108,7 @@ class _College:
 
     def student(self, i: int) -> dict[str, Any]:
         rng = self.rng
-        first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST) + i) % len(LAST)]
+        first, last = FIRST[i % len(FIRST)], LAST[(i % len(FIRST) + i // len(FIRST)) % len(LAST)]
         course = list(COURSES)[i % len(COURSES)]
         record = {
             "crsid": f"{first[0]}{last[0]}{1000 + i}".lower(),

@@ -384,3 +384,25 @@ def test_the_crawler_follows_links_and_paging_forms_only() -> None:
     assert local == ["/students/1", None, None, None, None]
     paging = [_paging(f, "/students") for f in page.forms]
     assert paging == [{"csrf_token": "t", "after": "c1"}, None, None]
+
+
+def _free_text(data: dict[str, Any]) -> list[str]:
+    fields = {
+        "students": ("crsid", "name", "room", "emergencyContact", "lodgeAlert"),
+        "notes": ("summary", "body"),
+        "consents": ("recipientDescription",),
+        "disclosures": ("informationShared", "justification"),  # recipient: a consent's
+    }
+    return [r[f] for kind, names in fields.items() for r in data[kind] for f in names if r.get(f)]
+
+
+def test_the_demo_is_repeatable_and_its_values_distinctive() -> None:
+    moment = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    full = demo_dataset(moment)
+    assert full == demo_dataset(moment) and len(full["students"]) == 303
+    values = _free_text(full)
+    assert len(values) == len(set(values))  # no two records share a text
+    small = _free_text(demo_dataset(moment, GENERATED))
+    inside = [(a, b) for a in small for b in small if a != b and _holds(b, a)]
+    assert inside == []  # nor does one text stand inside another
+    assert demo_dataset(moment, 0)["students"] == full["students"][:3]

@@ -1,6 +1,7 @@
 """A small demo college with every persona of ACCESS.md, for trying the API by hand."""
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -8,6 +9,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from app.audit_key import keyed
+from app.demo_college import generated_college, generated_shifts, generated_users
 from app.importer import load_dataset
 from app.settings import Settings
 from app.tokens import issue_token
@@ -35,10 +37,29 @@ def demo_secret() -> SecretStr:
     return SecretStr(secrets.token_urlsafe(48))
 
 
-def demo_dataset(now: datetime) -> dict[str, Any]:
+GENERATED_STUDENTS = 300
+
+
+def demo_dataset(now: datetime, generated: int = GENERATED_STUDENTS) -> dict[str, Any]:
+    """The named personas and their three students exactly as tests know them, and
+    `generated` more students with their staff and records (app/demo_college.py)."""
+
     def at(days: float) -> str:
         return (now + timedelta(days=days)).isoformat()
 
+    named = _named(at)
+    more = generated_college(generated, at)
+    return {
+        "users": named["users"] + generated_users(),
+        "students": named["students"] + more["students"],
+        "dutyShifts": named["dutyShifts"] + generated_shifts(at),
+        "notes": named["notes"] + more["notes"],
+        "consents": named["consents"] + more["consents"],
+        "disclosures": named["disclosures"] + more["disclosures"],
+    }
+
+
+def _named(at: Callable[[float], str]) -> dict[str, Any]:
     return {
         "users": [{"username": u, "displayName": d, "roles": r} for u, d, r in PERSONAS],
         "students": [

@@ -90,11 +90,12 @@ class Site:
 
 @pytest.fixture
 def site_for(service_factory: Callable[..., Service]) -> Iterator[Callable[..., Site]]:
-    """`site_for(dataset=None, **settings)`: the pages over `dataset` (the demo college
-    when None), served in development mode."""
+    """`site_for(dataset=None, **settings)`: the pages over `dataset` (when None, the demo
+    college's named personas and students without the generated ones: loading those takes
+    seconds; pass `demo_dataset(now, generated=N)` for them), served in development mode."""
 
     def make(dataset: dict[str, Any] | None = None, **overrides: Any) -> Site:
-        data = dataset if dataset is not None else demo_dataset(datetime.now(UTC))
+        data = dataset if dataset is not None else demo_dataset(datetime.now(UTC), generated=0)
         overrides.setdefault("development", True)
         return Site(service_factory(data, **overrides), data)
 

@@ -174,7 +174,9 @@ class Crawler:
             self.console = []
             form = self.page.locator("form").nth(index)
             with self.page.expect_navigation() as navigation:
-                form.locator("button[type=submit], input[type=submit], button:not([type])").first.click()
+                form.locator(
+                    "button[type=submit], input[type=submit], button:not([type])"
+                ).first.click()
             response = navigation.value
             assert response is not None
             shown = self.page.locator(".error-summary").count() > 0

@@ -40,7 +40,7 @@ class Live:
         found: dict[str, list[tuple[Any, ...]]] = {}
         with self.engine.connect() as connection:
             for table in RECORD_TABLES:
-                rows = connection.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+                rows = connection.execute(text(f"SELECT * FROM {table}"))
                 found[table] = sorted((tuple(r) for r in rows), key=repr)
         return found
 

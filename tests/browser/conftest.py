@@ -13,14 +13,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
 from tests.browser.live import Live, live_service
 from tests.conftest import _SESSION_SECRETS, _SESSION_TOKENS, _secrets_in
 
 HERE = Path(__file__).parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-VIEWPORT = {"width": 1000, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1000, "height": 800}
 SCREENSHOTS = Path(
     os.environ.get("NEEDTOKNOW_SCREENSHOTS") or HERE.parent.parent / "build" / "screenshots"
 )

@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page, Response, ViewportSize
 
 PER_PATTERN = 2
 MAX_PAGES = 80
 SKIPPED_PREFIXES = ("/auth/", "/static/", "/dev/", "/graphql")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-ZOOM = {"width": 320, "height": 640}
+ZOOM: ViewportSize = {"width": 320, "height": 640}
 ID_SEGMENT = re.compile(
     r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+|[A-Za-z0-9_-]{20,})$"
 )
@@ -95,8 +95,12 @@ class Walk:
 
 
 class Crawler:
-    def __init__(self, page: Page, origin: str, persona: str, screenshots: Path) -> None:
+    def __init__(
+        self, page: Page, origin: str, persona: str, screenshots: Path, signed_in: bool = True
+    ) -> None:
         self.page = page
+        # signed out, the demo's persona list (/dev/sign-in) is one of the pages
+        self.skipped = SKIPPED_PREFIXES if signed_in else ("/auth/", "/static/", "/graphql")
         self.origin = origin
         self.walk = Walk(persona)
         self.screenshots = screenshots / persona
@@ -161,7 +165,7 @@ class Crawler:
             parts = urlsplit(url)
             if f"{parts.scheme}://{parts.netloc}" != self.origin:
                 continue
-            if parts.path.startswith(SKIPPED_PREFIXES):
+            if parts.path.startswith(self.skipped):
                 continue
             found.append(url)
         return found

@@ -18,8 +18,16 @@ from playwright.sync_api import Browser
 from app.demo import PERSONAS
 from app.web.routes import PAGES
 from tests.browser.conftest import SCREENSHOTS, VIEWPORT, sign_in
-from tests.browser.crawl import Crawler, Walk, describe_violations, pattern
-from tests.browser.live import Live
+from tests.browser.crawl import (
+    AXE_RUN,
+    WCAG_TAGS,
+    ZOOM,
+    Crawler,
+    Walk,
+    describe_violations,
+    pattern,
+)
+from tests.browser.live import Live, other_origin
 
 pytestmark = pytest.mark.browser
 
@@ -124,3 +132,30 @@ def test_reaches_every_page_of_its_navigation(walk: Walk) -> None:
     assert expected <= visited, f"{walk.persona} did not reach {sorted(expected - visited)}"
     with_ids = {PARAMETER.sub("{id}", p.path) for p in PAGES if p.roles & roles and "{" in p.path}
     print(f"{walk.persona}: reached {sorted(visited)}; not reached {sorted(with_ids - visited)}")
+
+
+BAD_PAGE = (
+    '<!doctype html><html><head><title>bad</title></head><body><main><img src="/x.png">'
+    '<input type="text" name="q"><p class="low">grey on grey</p>'
+    "<table><tr><td>" + "x" * 300 + "</td></tr></table></main></body></html>"
+)
+
+
+def test_the_checks_find_a_bad_page(browser: Browser, axe_source: Path) -> None:
+    """The axe and zoom checks, on a page made to fail them (no lang, an image without
+    alt text, a field without a label, a table wider than 320 px outside a wrapper)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(path=axe_source)
+    try:
+        page = context.new_page()
+        with other_origin(BAD_PAGE) as url:
+            page.goto(url)
+            found = {v["id"] for v in page.evaluate(AXE_RUN, WCAG_TAGS)}
+            page.set_viewport_size(ZOOM)
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+    finally:
+        context.close()
+    assert {"html-has-lang", "image-alt", "label"} <= found, found
+    assert widths[0] > widths[1] + 1, widths

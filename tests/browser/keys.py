@@ -40,13 +40,17 @@ def follow_link(page: Page, name: str | re.Pattern[str]) -> None:
 
 
 def fill_form_and_submit(
-    page: Page, button: str, values: dict[str, str], default: str | None = None
+    page: Page,
+    button: str,
+    values: dict[str, str],
+    default: str | None = None,
+    choose_empty_selects: bool = True,
 ) -> list[str]:
     """From where the focus is, Tabs through the form that holds the `button` submit
     button: types `values[name]` (else `default`, when given) into each empty text field,
     ticks the first option of each radio and checkbox group (Space), moves a select with
-    no choice to its next option (ArrowDown), then presses Enter on the button. Returns
-    the names of the fields it filled."""
+    no choice to its next option (ArrowDown; unless `choose_empty_selects` is False),
+    then presses Enter on the button. Returns the names of the fields it filled."""
     submit = page.get_by_role("button", name=button, exact=True).first
     form = submit.locator("xpath=ancestor::form")
     groups_done: set[str] = set()
@@ -74,7 +78,7 @@ def fill_form_and_submit(
             if not page.evaluate("() => document.activeElement.checked"):
                 page.keyboard.press("Space")
             filled.append(name)
-        elif field["tag"] == "select" and not field["value"]:
+        elif field["tag"] == "select" and not field["value"] and choose_empty_selects:
             page.keyboard.press("ArrowDown")
             filled.append(name)
     raise AssertionError(f"never reached the {button!r} button on {page.url}")

@@ -37,6 +37,13 @@ def submit(button: str) -> Steps:
     return step
 
 
+def scroll_to(selector: str) -> Steps:
+    def step(page: Page, live: Live) -> None:
+        page.locator(selector).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+
+    return step
+
+
 SHOTS: list[tuple[str, str, list[Steps]]] = [
     ("tutor-my-students", "jt101", [visit("/students")]),
     ("tutor-student", "jt101", [visit("/students"), link("A. Bee")]),
@@ -47,7 +54,11 @@ SHOTS: list[tuple[str, str, list[Steps]]] = [
     ),
     ("dos-portal", "dd201", [visit("/portal")]),
     ("lodge-board", "pl400", [visit("/lodge")]),
-    ("analyst-reports", "an600", [visit("/reports"), submit("Show figures")]),
+    (
+        "analyst-reports",
+        "an600",
+        [visit("/reports"), submit("Show figures"), scroll_to("svg, table")],
+    ),
 ]
 
 

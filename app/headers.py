@@ -107,7 +107,9 @@ class EdgeMiddleware:
             (b"x-request-id", request_id.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
+            # not no-referrer: under it a browser sends `Origin: null` with every form POST,
+            # and the pages' same-origin check (app/sessions.py) refuses them all
+            (b"referrer-policy", b"same-origin"),
             (b"cross-origin-opener-policy", b"same-origin"),
             (b"cross-origin-resource-policy", b"same-origin"),
             (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),

@@ -637,7 +637,7 @@ def test_security_headers_on_every_response(app_factory: AppFactory) -> None:
         h = response.headers
         assert h["X-Content-Type-Options"] == "nosniff"
         assert h["X-Frame-Options"] == "DENY"
-        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["Referrer-Policy"] == "same-origin"  # no-referrer: forms' Origin is null
         assert h["Cache-Control"] == "no-store"
         assert "default-src 'none'" in h["Content-Security-Policy"]
         assert "Strict-Transport-Security" not in h  # plain http: HSTS would be ignored

@@ -82,3 +82,16 @@ allow_field(_: Caller, "read", _: AlertClass, field: String) if
 allow_field(actor: Caller, "read", alert: AlertClass, field: String) if
     field in ["kind", "student"] and
     alerted(actor, alert);
+
+# ---- the API's entry points: every signed-in user has their own alerts ----
+allow(_: Caller, "call", field: RootField) if
+    field.operation = "query" and field.name in ["alerts", "alert"];
+
+allow(_: Caller, "call", field: RootField) if
+    field.operation = "mutation" and field.name = "mark_alert_read";
+
+carrier_field("AlertConnection", "edges");
+carrier_field("AlertConnection", "page_info");
+carrier_field("AlertConnection", "unread_count");
+carrier_field("AlertEdge", "cursor");
+carrier_field("AlertEdge", "node");

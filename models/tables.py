@@ -211,12 +211,10 @@ class Alert(SQLModel, table=True):
     kind: str = Field(max_length=32)
     student_id: str | None = Field(default=None, max_length=36, index=True)
     record_id: str | None = Field(default=None, max_length=36)  # note, consent, disclosure
+    raised_by_id: str | None = Field(default=None, max_length=36)  # not told of their own act
     created_at: datetime = Field(sa_column=_utc_column(nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     escalated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
-    # A worker's claim on delivering it (a SQLite claim; PostgreSQL also locks the row).
-    claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
-    claimed_by: str | None = Field(default=None, max_length=36)
 
 
 class AlertDelivery(SQLModel, table=True):

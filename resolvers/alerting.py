@@ -1,16 +1,14 @@
 """The alerts' outbox (issue 17): each alerting change adds an Alert row to the session
 that writes it, so both commit together or neither does. The row carries no content:
-the kind of event, the student and the record it points to. Who is told is decided
-when it is delivered (resolvers/alert_delivery.py)."""
-
-from datetime import datetime
-
-from sqlmodel import Session
+the kind of event, the student, the record it points to and who made the change (told
+nothing about their own act). Who is told is decided when it is delivered
+(resolvers/alert_delivery.py)."""
 
 from authz.alerts import AlertKind
 from models.enums import DisclosureBasis, NoteCategory, RiskLevel
 from models.ids import new_id
 from models.tables import Alert, Concern, Consent, Disclosure, Note, Student
+from resolvers.context import RequestContext
 
 NOTE_ALERTS = {
     NoteCategory.CONCERN.value: AlertKind.CONCERN,
@@ -19,46 +17,49 @@ NOTE_ALERTS = {
 
 
 def _add(
-    session: Session, kind: AlertKind, student_id: str | None, record_id: str | None, at: datetime
+    ctx: RequestContext, kind: AlertKind, student_id: str | None, record_id: str | None
 ) -> None:
-    session.add(
+    ctx.session.add(
         Alert(
-            id=new_id(), kind=kind.value, student_id=student_id, record_id=record_id, created_at=at
+            id=new_id(),
+            kind=kind.value,
+            student_id=student_id,
+            record_id=record_id,
+            raised_by_id=ctx.actor.id,
+            created_at=ctx.now,
         )
     )
 
 
-def on_note(session: Session, note: Note | Concern, at: datetime) -> None:
+def on_note(ctx: RequestContext, note: Note | Concern) -> None:
     """A note of category INCIDENT or CONCERN (raiseConcern's note included); a concern
     about a crsid that names no student goes to the Senior Tutors' inbox."""
     if isinstance(note, Concern):
-        _add(session, AlertKind.UNMATCHED_CONCERN, None, note.id, at)
+        _add(ctx, AlertKind.UNMATCHED_CONCERN, None, note.id)
     elif note.category in NOTE_ALERTS:
-        _add(session, NOTE_ALERTS[note.category], note.student_id, note.id, at)
+        _add(ctx, NOTE_ALERTS[note.category], note.student_id, note.id)
 
 
-def on_student_change(
-    session: Session, row: Student, values: dict[str, object], at: datetime
-) -> None:
+def on_student_change(ctx: RequestContext, row: Student, values: dict[str, object]) -> None:
     """Before `values` are set on `row`: a risk level raised to HIGH, a lodge alert set
     or changed (cleared: no alert)."""
     risk = values.get("risk_level")
     if risk == RiskLevel.HIGH.value and row.risk_level != RiskLevel.HIGH.value:
-        _add(session, AlertKind.RISK_HIGH, row.id, None, at)
+        _add(ctx, AlertKind.RISK_HIGH, row.id, None)
     if "lodge_alert" in values:
         text = values["lodge_alert"]
         if text is not None and text != row.lodge_alert:
-            _add(session, AlertKind.LODGE_ALERT, row.id, None, at)
+            _add(ctx, AlertKind.LODGE_ALERT, row.id, None)
 
 
-def on_consent(session: Session, consent: Consent, granted: bool, at: datetime) -> None:
+def on_consent(ctx: RequestContext, consent: Consent, granted: bool) -> None:
     """A consent to a user (the policy tells them only if they are this student's
     Director of Studies or supervisor); a consent to an outside party alerts nobody."""
     if consent.recipient_id is not None:
         kind = AlertKind.CONSENT_GRANTED if granted else AlertKind.CONSENT_REVOKED
-        _add(session, kind, consent.student_id, consent.id, at)
+        _add(ctx, kind, consent.student_id, consent.id)
 
 
-def on_disclosure(session: Session, disclosure: Disclosure, at: datetime) -> None:
+def on_disclosure(ctx: RequestContext, disclosure: Disclosure) -> None:
     if disclosure.basis == DisclosureBasis.IMMINENT_RISK.value:
-        _add(session, AlertKind.IMMINENT_RISK, disclosure.student_id, disclosure.id, at)
+        _add(ctx, AlertKind.IMMINENT_RISK, disclosure.student_id, disclosure.id)

@@ -240,7 +240,7 @@ def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
         ctx, note.student_id, () if sealed else reference, reference if sealed else ()
     ):
         ctx.session.add(note)
-        alerting.on_note(ctx.session, note, ctx.now)
+        alerting.on_note(ctx, note)
     ctx.audit.written_notes.add(note.id)
     student = _reloaded(ctx, note.student_id)
     # What the actor may read of such a note, plus what any writer sees of the note they
@@ -260,7 +260,7 @@ def _update_student(
     record = _authorized(ctx, student_id, action)
     row = record.row
     with _transaction(ctx, row.id, tuple(values)):
-        alerting.on_student_change(ctx.session, row, values, ctx.now)
+        alerting.on_student_change(ctx, row, values)
         for name, value in values.items():
             setattr(row, name, value)
         ctx.session.add(row)
@@ -331,7 +331,7 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
     )
     with _transaction(ctx, consent.student_id, (f"consent:{consent.id}",)):
         ctx.session.add(consent)
-        alerting.on_consent(ctx.session, consent, True, ctx.now)
+        alerting.on_consent(ctx, consent, granted=True)
     return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
 
 
@@ -347,7 +347,7 @@ def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
         consent.revoked_at = ctx.now
         consent.revoked_by_id = ctx.actor.id
         ctx.session.add(consent)
-        alerting.on_consent(ctx.session, consent, False, ctx.now)
+        alerting.on_consent(ctx, consent, granted=False)
     return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
 
 
@@ -438,7 +438,7 @@ def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> Disclosure
     )
     with _transaction(ctx, disclosure.student_id, (f"disclosure:{disclosure.id}",)):
         ctx.session.add(disclosure)
-        alerting.on_disclosure(ctx.session, disclosure, ctx.now)
+        alerting.on_disclosure(ctx, disclosure)
     fresh = _reloaded(ctx, disclosure.student_id)
     # What the actor may read of such a disclosure, plus what any writer sees of the one
     # they just recorded (a duty tutor: its id and the echo of the input's key fields).
@@ -506,7 +506,7 @@ def raise_concern(ctx: RequestContext, crsid: str, description: str) -> ConcernR
     # must not learn from it whether the crsid exists (the note itself says so).
     with _transaction(ctx, None, (f"concern:{reference}",)):
         ctx.session.add(row)
-        alerting.on_note(ctx.session, row, ctx.now)
+        alerting.on_note(ctx, row)
     return ConcernReceiptRecord(reference, ctx.now)
 
 

@@ -35,11 +35,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("student_id", sa.String(length=36), nullable=True),
         sa.Column("record_id", sa.String(length=36), nullable=True),
+        sa.Column("raised_by_id", sa.String(length=36), nullable=True),
         _when("created_at", nullable=False),
         _when("delivered_at"),
         _when("escalated_at"),
-        _when("claimed_until"),
-        sa.Column("claimed_by", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:

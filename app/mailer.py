@@ -39,7 +39,8 @@ def build(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(delivery_id, settings)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body(delivery_id, raised_at, settings))
+    # 7bit: the one line as it is (an ASCII link), not wrapped by quoted-printable
+    message.set_content(body(delivery_id, raised_at, settings), cte="7bit")
     return message
 
 

@@ -28,6 +28,7 @@ class AlertWorker:
         self, settings: Settings, engine: Engine, oso: Oso, clock: Callable[[], datetime]
     ) -> None:
         mailer.relay(settings)  # a malformed NEEDTOKNOW_SMTP_URL fails at start-up
+        mailer.zone(settings)  # and so does an unknown NEEDTOKNOW_ALERT_TIMEZONE
         self.settings = settings
         self.engine = engine
         self.oso = oso

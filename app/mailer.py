@@ -7,7 +7,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.settings import ConfigurationError, Settings
 
@@ -22,9 +22,18 @@ def message_id(delivery_id: str, settings: Settings) -> str:
     return f"<alert-{delivery_id}@{domain}>"
 
 
+def zone(settings: Settings) -> ZoneInfo:
+    try:
+        return ZoneInfo(settings.alert_timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigurationError(
+            "NEEDTOKNOW_ALERT_TIMEZONE must name a time zone such as Europe/London"
+        ) from None
+
+
 def body(delivery_id: str, raised_at: datetime, settings: Settings) -> str:
-    zone = ZoneInfo(settings.alert_timezone)
-    time = raised_at.astimezone(zone).strftime("%H:%M")
+    zone_ = zone(settings)
+    time = raised_at.astimezone(zone_).strftime("%H:%M")
     link = f"{settings.public_url.rstrip('/')}/alerts/{delivery_id}"
     return TEXT.format(time=time, link=link)
 

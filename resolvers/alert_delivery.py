@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from oso import Oso
-from sqlalchemy import and_, exists, not_, or_, update
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, update
 from sqlmodel import Session, col, select
 
 from authz.alerts import ESCALATING, AlertClass, Stage, alerted
@@ -177,6 +177,26 @@ def _deliver(
     return events
 
 
+def _take(
+    session: Session, alert_id: str, *still: ColumnElement[bool], **values: object
+) -> Alert | None:
+    """Takes one alert for the session's transaction while `still` holds of it, and sets
+    `values` on it. On PostgreSQL the row is locked FOR UPDATE SKIP LOCKED first, so that
+    another worker skips it instead of waiting; the conditional update is the claim on
+    both (on SQLite it takes the single write lock and finds the row taken if another
+    process took it). None: not (or no longer) to be taken."""
+    where = (col(Alert.id) == alert_id, *still)
+    if _skip_locked(session):
+        locked = select(Alert.id).where(*where).with_for_update(skip_locked=True)
+        if session.exec(locked).first() is None:
+            session.rollback()
+            return None
+    if session.execute(update(Alert).where(*where).values(**values)).rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return None
+    return session.get(Alert, alert_id)
+
+
 def fan_out(session: Session, oso: Oso, now: datetime, email: bool, shared: SharedAnswers) -> int:
     """Delivers up to BATCH undelivered alerts, each in its own transaction; returns how
     many. A worker that dies mid-way leaves its alert undelivered (rolled back)."""
@@ -186,22 +206,13 @@ def fan_out(session: Session, oso: Oso, now: datetime, email: bool, shared: Shar
         .order_by(col(Alert.created_at))
         .limit(BATCH)
     )
-    if _skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
     ids = list(session.exec(query))
     session.rollback()
     done = 0
     for alert_id in ids:
-        claim = (
-            update(Alert)
-            .where(col(Alert.id) == alert_id, col(Alert.delivered_at).is_(None))
-            .values(delivered_at=now)
-        )
-        if session.execute(claim).rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()  # another worker delivered it
+        alert = _take(session, alert_id, col(Alert.delivered_at).is_(None), delivered_at=now)
+        if alert is None:  # another worker has it
             continue
-        alert = session.get(Alert, alert_id)
-        assert alert is not None
         commit_with_audit(session, _deliver(session, oso, alert, Stage.FIRST, now, email, shared))
         done += 1
     return done
@@ -226,22 +237,15 @@ def escalate(
         .order_by(col(Alert.created_at))
         .limit(BATCH)
     )
-    if _skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
     ids = list(session.exec(query))
     session.rollback()
     done = 0
     for alert_id in ids:
-        claim = (
-            update(Alert)
-            .where(col(Alert.id) == alert_id, col(Alert.escalated_at).is_(None), not_(opened))
-            .values(escalated_at=now)
+        alert = _take(
+            session, alert_id, col(Alert.escalated_at).is_(None), not_(opened), escalated_at=now
         )
-        if session.execute(claim).rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
+        if alert is None:
             continue
-        alert = session.get(Alert, alert_id)
-        assert alert is not None
         commit_with_audit(
             session, _deliver(session, oso, alert, Stage.ESCALATION, now, email, shared)
         )

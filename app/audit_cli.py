@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from app.audit_key import audit_key, key_source
 from app.settings import Settings
 from authz.engine import build_oso
-from authz.matrix import reading_table, render
+from authz.matrix import alert_table, reading_table, render, render_alerts
 from models import audit_checkpoint
 from models.audit_chain import ChainBreak, api_field_name, content_of, verify
 from models.audit_records import RecordProblem, parse_entries, verify_records
@@ -194,5 +194,8 @@ def audit_export(settings: Settings, since: datetime | None, fmt: str) -> int:
 
 
 def policy_matrix() -> int:
-    print(render(reading_table(build_oso())))
+    oso = build_oso()
+    print(render(reading_table(oso)))
+    print()
+    print(render_alerts(alert_table(oso)))
     return 0

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app.alert_worker import AlertWorker
 from app.audit_key import keyed
 from app.authn import Authenticator
 from app.graphql_http import GraphQLEndpoint
@@ -71,9 +72,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     provider = IdentityProvider(settings, clock) if settings.oidc_issuer else None
     sessions = SessionStore(engine, settings, clock) if provider or settings.development else None
     authenticator = Authenticator(settings, engine, clock, provider, sessions)
-    endpoint = GraphQLEndpoint(
-        settings, engine, schema, build_oso(), cursors, authenticator=authenticator
-    )
+    oso = build_oso()
+    endpoint = GraphQLEndpoint(settings, engine, schema, oso, cursors, authenticator=authenticator)
+    # The alerts' outbox is delivered by the service itself (app/alert_worker.py).
+    alerts = AlertWorker(settings, engine, oso, clock) if settings.alert_delivery else None
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         async with anyio.create_task_group() as tasks:
             if provider is not None:
                 tasks.start_soon(discover, provider)
+            if alerts is not None:
+                tasks.start_soon(alerts.run)
             yield
             tasks.cancel_scope.cancel()
         endpoint.limiter.close()
@@ -154,4 +158,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.endpoint = endpoint
     app.state.sessions = sessions  # app/sessions.py: signed_in_user(request), csrf_token(request)
     app.state.provider = provider
+    app.state.alerts = alerts
     return app

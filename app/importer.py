@@ -250,13 +250,19 @@ def _import_users(ctx: _Context, items: list[Item[UserIn]]) -> KindCounts:
                 username=given.username,
                 display_name=given.display_name,
                 roles=roles,
+                email=given.email,
             )
             ctx.write(item, user)
             ctx.changed_other("users")
             tally.count(created=True)
-        elif (user.display_name, user.roles) != (given.display_name, roles):
+        elif (user.display_name, user.roles, user.email) != (
+            given.display_name,
+            roles,
+            given.email,
+        ):
             user.display_name = given.display_name
             user.roles = roles
+            user.email = given.email
             ctx.write(item, user)
             ctx.changed_other("users")
             tally.count(updated=True)

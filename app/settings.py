@@ -105,6 +105,19 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(default=30.0, gt=0)
     session_absolute_hours: float = Field(default=8.0, gt=0)
 
+    # --- alerts (issue 17; app/alert_worker.py, app/mailer.py) ------------------------
+    # The College's relay: smtp://host:port or smtp://user:password@host:port (smtps://
+    # for TLS from the start; smtp:// upgrades with STARTTLS when the relay offers it).
+    # None: alerts stay in the service.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "needtoknow@localhost"
+    escalate_minutes: float = Field(default=30.0, gt=0)
+    # Whether this process delivers the outbox (several may: they share it safely).
+    alert_delivery: bool = True
+    alert_poll_seconds: float = Field(default=2.0, gt=0)
+    alert_timezone: str = "Europe/London"  # the "raised HH:MM" of a message
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")

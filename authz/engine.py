@@ -4,6 +4,7 @@ from importlib import resources
 
 from oso import Oso
 
+from authz.alerts import AlertClass
 from authz.facts import (
     Caller,
     Carrier,
@@ -16,7 +17,13 @@ from authz.facts import (
     StudentTies,
 )
 
-POLICY_FILES = ("relationships.polar", "student.polar", "records.polar", "api.polar")
+POLICY_FILES = (
+    "relationships.polar",
+    "student.polar",
+    "records.polar",
+    "api.polar",
+    "alerts.polar",
+)
 POLICY_CLASSES = (
     Caller,
     StudentTies,
@@ -27,6 +34,7 @@ POLICY_CLASSES = (
     RootField,
     Me,
     Carrier,
+    AlertClass,
 )
 
 

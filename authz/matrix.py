@@ -3,6 +3,7 @@ can review what the code enforces (`needtoknow policy matrix`)."""
 
 from oso import Oso
 
+from authz.alerts import ESCALATING, NOTE_KINDS, AlertClass, AlertKind, Stage, alerted
 from authz.decisions import ALL_CATEGORIES, Decisions
 from authz.facts import Caller, ConsentClass, DisclosureClass, NoteClass, Standing
 from models.enums import Confidentiality, NoteCategory, Role
@@ -127,4 +128,42 @@ def render(table: dict[str, dict[str, str]]) -> str:
     ]
     for field, row in table.items():
         lines.append(f"| {field} | " + " | ".join(row[k] for k in RELATIONSHIPS) + " |")
+    return "\n".join(lines)
+
+
+# ---- alerts (authz/policy/alerts.polar) ----
+def alert_rows() -> list[tuple[str, str, str]]:
+    """(kind, tier, stage) for every alert the service raises."""
+    rows: list[tuple[str, str, str]] = []
+    for kind in AlertKind:
+        tiers = [c.value for c in Confidentiality] if kind in NOTE_KINDS else [""]
+        stages = [Stage.FIRST, Stage.ESCALATION] if kind in ESCALATING else [Stage.FIRST]
+        rows += [(kind.value, tier, stage.value) for tier in tiers for stage in stages]
+    return rows
+
+
+def alert_table(oso: Oso) -> dict[str, dict[str, str]]:
+    """'KIND tier stage' -> relationship -> ✓ (alerted), "to them" (only the consent's
+    recipient) or ✗, computed by asking the live policy about one relationship at a time."""
+    everyone = Caller("matrix", "matrix", "matrix", tuple(r.value for r in Role), on_duty=True)
+    d = Decisions(oso, everyone)
+    table: dict[str, dict[str, str]] = {}
+    for kind, tier, stage in alert_rows():
+        row = {}
+        for key in RELATIONSHIPS:
+            standing = Standing(frozenset({key}))
+            to_others = alerted(d, AlertClass(standing, kind, tier, False, stage))
+            to_them = alerted(d, AlertClass(standing, kind, tier, True, stage))
+            row[key] = YES if to_others and to_them else "to them" if to_them else NO
+        table[" ".join(p for p in (kind, tier.lower(), stage.lower()) if p)] = row
+    return table
+
+
+def render_alerts(table: dict[str, dict[str, str]]) -> str:
+    lines = [
+        "| alert | " + " | ".join(RELATIONSHIPS) + " |",
+        "|---" * (len(RELATIONSHIPS) + 1) + "|",
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | " + " | ".join(row[k] for k in RELATIONSHIPS) + " |")
     return "\n".join(lines)

@@ -165,6 +165,18 @@ def _no_repeats(values: list[T]) -> list[T]:
     return values
 
 
+def _email(value: str) -> str:
+    """One address, local@domain, nothing a mail header could be split on."""
+    local, at, domain = value.partition("@")
+    if (
+        not (local and at and "." in domain)
+        or "@" in domain
+        or any(c.isspace() or c in ',;<>"()' or ord(c) < 32 for c in value)
+    ):
+        raise ValueError("must be one email address such as name@example.ac.uk")
+    return value
+
+
 Strict = StringConstraints(strict=True)
 Blank = AfterValidator(_not_blank)
 Time = Annotated[datetime, BeforeValidator(_parse_time)]
@@ -186,6 +198,7 @@ Shared = Annotated[str, Strict, _storable(limits.MAX_INFORMATION_SHARED), Blank]
 Roles = Annotated[list[Role], AfterValidator(_no_repeats)]
 Categories = Annotated[list[NoteCategory], AfterValidator(_no_repeats)]
 Usernames = Annotated[list[Username], AfterValidator(_no_repeats)]
+Email = Annotated[str, Strict, _storable(320), AfterValidator(_email)]
 
 
 # =========================================================================== record models
@@ -201,6 +214,7 @@ class UserIn(_Record):
     username: Key
     display_name: Name
     roles: Roles = []
+    email: Email | None = None  # where alerts are emailed (issue 17)
 
 
 class StudentIn(_Record):

@@ -20,6 +20,8 @@ class User(SQLModel, table=True):
     username: str = Field(unique=True, index=True, max_length=64)
     display_name: str = Field(max_length=200)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Where alerts are emailed (issue 17); none: alerts stay in the service.
+    email: str | None = Field(default=None, max_length=320)
 
 
 class Student(SQLModel, table=True):
@@ -195,3 +197,43 @@ class BrowserSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     # The provider's ID token, sent back as id_token_hint when signing out there.
     id_token_hint: str | None = Field(default=None, max_length=8192)
+
+
+class Alert(SQLModel, table=True):
+    """The transactional outbox of alerts (issue 17): written in the same transaction as
+    the change that raised it, with no content: what kind of thing happened, to which
+    student, and which record it points to. Who is told is decided when it is delivered
+    (AlertDelivery), by the policy."""
+
+    __tablename__ = "alerts"
+
+    id: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(max_length=32)
+    student_id: str | None = Field(default=None, max_length=36, index=True)
+    record_id: str | None = Field(default=None, max_length=36)  # note, consent, disclosure
+    raised_by_id: str | None = Field(default=None, max_length=36)  # not told of their own act
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class AlertDelivery(SQLModel, table=True):
+    """One recipient of one alert, as the policy named them at delivery; `id` is the
+    opaque id in the email's link and the API's Alert.id. The email's state: NONE (no
+    address or no relay), PENDING, SENT."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("alert_id", "user_id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    alert_id: str = Field(foreign_key="alerts.id", index=True)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    stage: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    email_state: str = Field(default="NONE", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=36)

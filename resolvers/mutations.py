@@ -42,6 +42,7 @@ from models.tables import (
     Supervision,
     User,
 )
+from resolvers import alerting
 from resolvers.audit import draft
 from resolvers.batches import staff_of
 from resolvers.caller import load_caller
@@ -239,6 +240,7 @@ def add_note(ctx: RequestContext, draft: NoteDraft) -> NoteRecord:
         ctx, note.student_id, () if sealed else reference, reference if sealed else ()
     ):
         ctx.session.add(note)
+        alerting.on_note(ctx, note)
     ctx.audit.written_notes.add(note.id)
     student = _reloaded(ctx, note.student_id)
     # What the actor may read of such a note, plus what any writer sees of the note they
@@ -258,6 +260,7 @@ def _update_student(
     record = _authorized(ctx, student_id, *actions)
     row = record.row
     with _transaction(ctx, row.id, tuple(values)):
+        alerting.on_student_change(ctx, row, values)
         for name, value in values.items():
             setattr(row, name, value)
         ctx.session.add(row)
@@ -337,6 +340,7 @@ def grant_consent(ctx: RequestContext, draft: ConsentDraft) -> ConsentRecord:
     )
     with _transaction(ctx, consent.student_id, (f"consent:{consent.id}",)):
         ctx.session.add(consent)
+        alerting.on_consent(ctx, consent, granted=True)
     return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
 
 
@@ -356,6 +360,7 @@ def revoke_consent(ctx: RequestContext, consent_id: str) -> ConsentRecord:
         consent.revoked_at = ctx.now
         consent.revoked_by_id = ctx.actor.id
         ctx.session.add(consent)
+        alerting.on_consent(ctx, consent, granted=False)
     return _consent_record(ctx, _reloaded(ctx, consent.student_id), consent)
 
 
@@ -448,6 +453,7 @@ def record_disclosure(ctx: RequestContext, draft: DisclosureDraft) -> Disclosure
     )
     with _transaction(ctx, disclosure.student_id, (f"disclosure:{disclosure.id}",)):
         ctx.session.add(disclosure)
+        alerting.on_disclosure(ctx, disclosure)
     fresh = _reloaded(ctx, disclosure.student_id)
     # What the actor may read of such a disclosure, plus what any writer sees of the one
     # they just recorded (a duty tutor: its id and the echo of the input's key fields).
@@ -515,6 +521,7 @@ def raise_concern(ctx: RequestContext, crsid: str, description: str) -> ConcernR
     # must not learn from it whether the crsid exists (the note itself says so).
     with _transaction(ctx, None, (f"concern:{reference}",)):
         ctx.session.add(row)
+        alerting.on_note(ctx, row)
     return ConcernReceiptRecord(reference, ctx.now)
 
 

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 
 import strawberry
 
-from resolvers import mutations
+from resolvers import alert_queries, mutations
 from resolvers.context import RequestContext
 from resolvers.errors import ClientError
+from schema.types.alert import Alert
 from schema.types.concern_receipt import ConcernReceipt
 from schema.types.consent import Consent
 from schema.types.disclosure import Disclosure
@@ -91,6 +92,11 @@ def resolve_raise_concern(info: Info, input: RaiseConcernInput) -> ConcernReceip
         return ConcernReceipt.of(info.context, record)
 
 
+def resolve_mark_alert_read(info: Info, id: strawberry.ID) -> Alert:
+    with _audited(info, None):
+        return Alert.of(alert_queries.mark_read(info.context, str(id)))
+
+
 @strawberry.type
 class Mutation:
     add_note: Note = strawberry.mutation(resolver=resolve_add_note)
@@ -101,3 +107,4 @@ class Mutation:
     revoke_consent: Consent = strawberry.mutation(resolver=resolve_revoke_consent)
     record_disclosure: Disclosure = strawberry.mutation(resolver=resolve_record_disclosure)
     raise_concern: ConcernReceipt = strawberry.mutation(resolver=resolve_raise_concern)
+    mark_alert_read: Alert = strawberry.mutation(resolver=resolve_mark_alert_read)

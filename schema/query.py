@@ -1,8 +1,9 @@
 import strawberry
 
-from resolvers import notes, students
+from resolvers import alert_queries, notes, students
 from resolvers.context import RequestContext
 from resolvers.students import StudentFilterSpec
+from schema.types.alert import Alert, AlertConnection
 from schema.types.connection import StudentConnection
 from schema.types.enums import RiskLevel
 from schema.types.note import Note
@@ -61,6 +62,19 @@ def resolve_note(info: Info, id: strawberry.ID) -> Note | None:
     return None if record is None else Note.of(info.context, record)
 
 
+def resolve_alerts(
+    info: Info, first: int | None = 20, after: str | None = None, unread_only: bool = False
+) -> AlertConnection:
+    ctx = info.context
+    page, more = alert_queries.alert_page(ctx, 20 if first is None else first, after, unread_only)
+    return AlertConnection.of(ctx, page, more)
+
+
+def resolve_alert(info: Info, id: strawberry.ID) -> Alert | None:
+    record = alert_queries.alert_by_id(info.context, str(id))
+    return None if record is None else Alert.of(record)
+
+
 @strawberry.type
 class Query:
     me: User = strawberry.field(resolver=resolve_me)
@@ -68,3 +82,5 @@ class Query:
     student_by_crsid: Student | None = strawberry.field(resolver=resolve_student_by_crsid)
     students: StudentConnection = strawberry.field(resolver=resolve_students)
     note: Note | None = strawberry.field(resolver=resolve_note)
+    alerts: AlertConnection = strawberry.field(resolver=resolve_alerts)
+    alert: Alert | None = strawberry.field(resolver=resolve_alert)

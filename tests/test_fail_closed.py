@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLObjectType
 from oso import Oso
 
+from authz.alerts import AlertClass
 from authz.engine import build_oso
 from authz.facts import (
     Caller,
@@ -20,6 +21,7 @@ from authz.facts import (
     RootField,
     Standing,
 )
+from authz.matrix import alert_rows
 from models.enums import Confidentiality, NoteCategory, Role
 from schema.build import build_schema
 from schema.guard import build, guarded
@@ -58,6 +60,13 @@ def _resources(type_name: str) -> list[Any]:
         return [ConsentClass(s, to_reader) for s in STANDINGS for to_reader in (False, True)]
     if type_name == "Disclosure":
         return [DisclosureClass(s, withheld) for s in STANDINGS for withheld in (False, True)]
+    if type_name == "Alert":
+        return [
+            AlertClass(s, kind, tier, to_reader, stage)
+            for s in STANDINGS
+            for kind, tier, stage in alert_rows()
+            for to_reader in (False, True)
+        ]
     if type_name == "User":
         return [Me(EVERYONE.id)]
     return [Carrier(type_name)]

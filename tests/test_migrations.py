@@ -96,7 +96,12 @@ def test_a_database_made_by_create_all_before_migrations_is_adopted_or_refused_u
     try:
         SQLModel.metadata.create_all(engine)  # how databases were made before migrations
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO users VALUES ('u1', 'jt101', 'Dr J', '[]')"))
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, roles)"
+                    " VALUES ('u1', 'jt101', 'Dr J', '[]')"
+                )
+            )
         tables = _tables(engine)
         if head() == BASELINE:
             create_schema(engine)

@@ -68,6 +68,10 @@ class AuditCollector:
     # Notes this request wrote: its mutation event records them; returning them to the
     # writer is not a read of anyone's record.
     written_notes: set[str] = field(default_factory=set)
+    # Student fields (Python names) whose values chose which students a list returned (its
+    # filter): each read event names them as `filter:<field>`, so that an access log never
+    # shows a reader an entry that exists only because of a value they may not read.
+    selected_by: set[str] = field(default_factory=set)
 
     def record_request(
         self, actor: Caller, at: datetime, action: str, field_names: tuple[str, ...]
@@ -105,7 +109,11 @@ class AuditCollector:
                     self.operation_name,
                     student_id=student_id,
                     relationships=relationships,
-                    field_names=tuple(sorted(shown) + sorted(team)),
+                    field_names=tuple(
+                        sorted(shown)
+                        + sorted(team)
+                        + [f"filter:{f}" for f in sorted(self.selected_by)]
+                    ),
                     sealed_fields=tuple(sorted(sealed)),
                 )
 

@@ -71,7 +71,13 @@ def hidden_from_senior() -> ColumnElement[bool]:
 
 def api_names(names: list[str], show_notes: bool = False) -> list[str]:
     """Field names as the API names them; note ids only where `show_notes`."""
-    return [api_field_name(n) for n in names if show_notes or not n.startswith("note:")]
+    return [
+        "filter:" + api_field_name(n.removeprefix("filter:"))
+        if n.startswith("filter:")
+        else api_field_name(n)
+        for n in names
+        if show_notes or not n.startswith("note:")
+    ]
 
 
 def senior_view(event: AuditEvent) -> AuditEventRecord:
@@ -175,6 +181,13 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
     entries = []
     for event, username, display_name in ctx.session.exec(query):
         if event.relationships == ["SELF"]:
+            continue
+        if any(
+            n.startswith("filter:") and n.removeprefix("filter:") not in student.fields
+            for n in event.field_names
+        ):
+            # A list filtered on a value this reader may not read (a porter's board of
+            # lodge alerts) returned the student: the entry itself would reveal the value.
             continue
         role = _role(list(event.relationships), list(event.actor_roles))
         names = api_names(event.field_names, show_notes)

@@ -45,12 +45,15 @@ def _filter_clauses(ctx: RequestContext, spec: StudentFilterSpec) -> list[Column
     if spec.year_of_study is not None:
         clauses.append(col(Student.year_of_study) == spec.year_of_study)
     if spec.welfare_flag is not None:
+        ctx.audit.selected_by.add("welfare_flag")
         clauses.append(ctx.decisions.field_readable_sql("welfare_flag"))
         clauses.append(col(Student.welfare_flag) == spec.welfare_flag)
     if spec.risk_level is not None:
+        ctx.audit.selected_by.add("risk_level")
         clauses.append(ctx.decisions.field_readable_sql("risk_level"))
         clauses.append(col(Student.risk_level) == spec.risk_level)
     if spec.has_lodge_alert is not None:
+        ctx.audit.selected_by.add("lodge_alert")
         clauses.append(ctx.decisions.field_readable_sql("lodge_alert"))
         has_alert = and_(col(Student.lodge_alert).is_not(None), col(Student.lodge_alert) != "")
         clauses.append(has_alert if spec.has_lodge_alert else not_(has_alert))

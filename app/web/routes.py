@@ -13,6 +13,7 @@ from app.sessions import CSRF_FIELD, current_session
 from app.settings import Settings
 from app.web.client import Api
 from app.web.pages import (
+    alerts,
     audit,
     concern,
     home,
@@ -40,6 +41,7 @@ PAGES: list[Page] = [
     *concern.PAGES,
     *reports.PAGES,
     *audit.PAGES,
+    *alerts.PAGES,
 ]
 
 

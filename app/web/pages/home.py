@@ -11,6 +11,7 @@ DESCRIPTIONS = {
     "/me": "Your own record, your consents, and who has looked at your record.",
     "/concern": "Tell the Welfare Team you are worried about a student.",
     "/reports": "Anonymised figures about welfare work in the College.",
+    "/alerts": "What needs your attention: concerns, incidents and changes about your students.",
     "/audit": "Who read or changed what, and a check that the trail is intact.",
 }
 

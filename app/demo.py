@@ -38,6 +38,7 @@ def demo_secret() -> SecretStr:
 
 
 GENERATED_STUDENTS = 300
+DEMO_MAIL_DOMAIN = "college.example"
 
 
 def demo_dataset(now: datetime, generated: int = GENERATED_STUDENTS) -> dict[str, Any]:
@@ -50,7 +51,11 @@ def demo_dataset(now: datetime, generated: int = GENERATED_STUDENTS) -> dict[str
     named = _named(at)
     more = generated_college(generated, at)
     return {
-        "users": named["users"] + generated_users(),
+        # every user has an address, so that a local SMTP catcher shows the alerts' emails
+        "users": [
+            {**user, "email": f"{user['username']}@{DEMO_MAIL_DOMAIN}"}
+            for user in named["users"] + generated_users()
+        ],
         "students": named["students"] + more["students"],
         "dutyShifts": named["dutyShifts"] + generated_shifts(at),
         "notes": named["notes"] + more["notes"],
@@ -181,7 +186,8 @@ def prepare_demo(settings: Settings, host: str, port: int) -> list[str]:
         f"{settings.database_url}",
         f"GraphiQL: http://{host}:{port}/graphql  (paste a header: "
         '{"Authorization": "Bearer <token>"})',
-        f"Sign in in a browser as any of these users: {settings.public_url}/dev/sign-in",
+        f"Open {settings.public_url}/ in a browser and sign in as any demo user "
+        f"(the list: {settings.public_url}/dev/sign-in)",
         "Tokens (valid 8 hours):",
     ]
     for user in users:

@@ -69,11 +69,11 @@ def test_known_and_unknown_crsid_answer_alike(service_factory: ServiceFactory) -
     for receipt, crsid in ((k, MAIN), (u, UNKNOWN_CRSID)):
         assert crsid.upper() not in receipt["reference"]
 
-    # the same amount of writing: one row each, plus its audit event
+    # the same amount of writing: one row each, its alert (issue 17), its audit event
     grown = {t: after_known[t] - rows[t] for t in rows}
-    assert grown == {t: int(t in ("notes", "audit_events")) for t in rows}
+    assert grown == {t: int(t in ("notes", "alerts", "audit_events")) for t in rows}
     grown = {t: after_unknown[t] - after_known[t] for t in rows}
-    assert grown == {t: int(t in ("concerns", "audit_events")) for t in rows}
+    assert grown == {t: int(t in ("concerns", "alerts", "audit_events")) for t in rows}
 
     # where they landed
     hus = user_id(service.engine, HUS)

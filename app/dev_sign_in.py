@@ -8,7 +8,6 @@ the browser in as someone else): the POST must come from this origin and carry t
 token the GET put both in the form and in a cookie."""
 
 import secrets
-from html import escape
 
 import anyio
 from sqlalchemy import Engine
@@ -18,10 +17,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from app.authn import known_user
-from app.html import message, page, read_form
+from app.html import message, read_form
 from app.oidc import Clock
 from app.sessions import CSRF_FIELD, SessionStore, current_session, same_origin, tokens_match
 from app.settings import Settings
+from app.web.render import render
 from models.tables import User
 
 FORM_COOKIE = "needtoknow_dev_sign_in"
@@ -44,32 +44,22 @@ def dev_routes(
         users = await anyio.to_thread.run_sync(_users, engine)
         found = await current_session(request)
         token = secrets.token_urlsafe(32)
-        status = ""
-        if found is not None:
-            status = (
-                f"<p>Signed in as <strong>{escape(found.username)}</strong>. For GraphiQL "
-                '(<a href="/graphql">/graphql</a>), add the header '
-                f'<code>{{"X-CSRF-Token": "{escape(found.csrf_token)}"}}</code>.</p>'
-                '<form method="post" action="/auth/logout">'
-                f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(found.csrf_token)}">'
-                '<button type="submit">Sign out</button></form>'
-            )
-        options = "".join(
-            f'<div><input type="radio" name="username" id="user-{i}" '
-            f'value="{escape(username)}" required> <label for="user-{i}">'
-            f"{escape(username)}: {escape(name)} ({escape(', '.join(roles))})</label></div>"
-            for i, (username, name, roles) in enumerate(users)
-        )
-        body = (
-            "<p>Development mode: sign in as any user of this database, without an "
-            "identity provider.</p>"
-            f"{status}"
-            '<form method="post" action="/dev/sign-in">'
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'
-            f"<fieldset><legend>Sign in as</legend>{options}</fieldset>"
-            '<button type="submit">Sign in</button></form>'
-        )
-        response = page("Sign in (development)", body)
+        users_offered = [
+            (username, f"{username}: {name} ({', '.join(roles)})")
+            for username, name, roles in users
+        ]
+        context = {
+            "me": None,
+            "nav": [],
+            "current": "/dev/sign-in",
+            "csrf_field": CSRF_FIELD,
+            "csrf_token": found.csrf_token if found else "",
+            "form_token": token,
+            "users": users_offered,
+            "signed_in": found.username if found else None,
+            "session_token": found.csrf_token if found else "",
+        }
+        response = render("dev_sign_in.html", context)
         response.set_cookie(
             cookie,
             token,

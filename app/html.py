@@ -1,5 +1,5 @@
-"""Small server-rendered pages of the sign-in routes: plain HTML that works without
-JavaScript, under a CSP that allows nothing but posting forms to this origin."""
+"""Small server-rendered pages of the sign-in routes (their messages), in the web pages'
+layout, and the reader of their small forms."""
 
 from html import escape
 from urllib.parse import parse_qs
@@ -9,22 +9,24 @@ from starlette.responses import HTMLResponse
 
 from app.body import BodyTooLarge, read_body
 
-PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
 MAX_FORM_BYTES = 4096
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """`body` is HTML the caller built with `escape` for every value it holds."""
-    html = (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} - needtoknow</title></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
-    )
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
+    """`body` is HTML the caller built with `escape` for every value it holds; the page
+    has the web pages' layout and their strict CSP (app/web/render.py)."""
+    from app.web.render import render
+
+    context: dict[str, object] = {
+        "me": None,
+        "nav": [],
+        "current": "",
+        "csrf_field": "",
+        "csrf_token": "",
+        "title": title,
+        "body": body,
+    }
+    return render("message.html", context, status)
 
 
 def message(title: str, text: str, status: int) -> HTMLResponse:

@@ -70,12 +70,16 @@ class Api:
         document: str,
         variables: dict[str, Any] | None = None,
         request_id: str = "",
+        counted: bool = False,
     ) -> Answer:
-        """Executes `documents/{document}.graphql` as `username`."""
+        """Executes `documents/{document}.graphql` as `username`. A page view counts once
+        against the user's rate limit (`counted=True` on its first document), like one
+        request to /graphql."""
         endpoint = self.endpoint
-        limited = await endpoint.limiter.authenticated(username)
-        if limited:
-            raise Unavailable(limited.message, 429)
+        if counted:
+            limited = await endpoint.limiter.authenticated(username)
+            if limited:
+                raise Unavailable(limited.message, 429)
         body = {"query": self.documents[document], "variables": variables or {}}
         deadline = time.monotonic() + endpoint.settings.request_timeout_seconds
         status, answer = await anyio.to_thread.run_sync(

@@ -172,9 +172,8 @@ def guarded(
                 )
         request.state.user = session.username
         try:
-            answer = await api.run(
-                session.username, "me", None, str(getattr(request.state, "request_id", ""))
-            )
+            request_id = str(getattr(request.state, "request_id", ""))
+            answer = await api.run(session.username, "me", None, request_id, counted=True)
         except Unavailable as exc:
             return unavailable(exc, session)
         if answer.data is None:
@@ -189,6 +188,7 @@ def guarded(
         except Unavailable as exc:
             return unavailable(exc, session)
 
+    endpoint.page = page  # type: ignore[attr-defined]  # tests find every route's rule
     return endpoint
 
 

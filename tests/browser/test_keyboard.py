@@ -1,7 +1,7 @@
 """Keyboard alone (Tab, Shift+Tab, Enter, Space, typing; no mouse, no element.click()):
 each persona's main task, the skip link as the first Tab stop, and a visible focus.
 
-A task whose page is not registered yet (app/web/routes.py PAGES) skips, naming it."""
+A task whose page is not registered (app/web/routes.py PAGES) fails, naming it."""
 
 import re
 import uuid
@@ -23,7 +23,7 @@ Person = Callable[[str], Page]
 def needs(*paths: str) -> None:
     missing = [p for p in paths if not any(page.path == p for page in PAGES)]
     if missing:
-        pytest.skip(f"page(s) {missing} not built yet (not in app.web.routes.PAGES)")
+        pytest.fail(f"page(s) {missing} not built (not in app.web.routes.PAGES)")
 
 
 def go(page: Page, href: str) -> None:

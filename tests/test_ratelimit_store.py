@@ -4,7 +4,9 @@ schema under NEEDTOKNOW_TEST_DATABASE_URL); clean-up is bounded; and a store tha
 makes the limiter count in this process, never switch limits off."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import anyio
 import pytest
@@ -13,6 +15,8 @@ from sqlalchemy import create_engine, text
 from app.ratelimit import RateLimiter
 from app.ratelimit_store import CounterStore, DatabaseStore, MemoryStore
 from models.db import create_schema, make_engine
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -124,6 +128,13 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _in_a_thread(work: Callable[[], T]) -> T:
+    """`work()` in a thread of its own: a browser test of the same process keeps an event
+    loop running in the main thread (Playwright's sync API), where `anyio.run` refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
 def test_a_failing_store_degrades_to_counting_in_this_process(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,7 +162,7 @@ def test_a_failing_store_degrades_to_counting_in_this_process(
         return answers
 
     try:
-        answers = anyio.run(run)
+        answers = _in_a_thread(lambda: anyio.run(run))
         assert answers[:3] == [None, None, None]
         assert getattr(answers[3], "code", None) == "RATE_LIMITED"
         assert answers[4:6] == [None, None]
@@ -159,7 +170,7 @@ def test_a_failing_store_degrades_to_counting_in_this_process(
         assert warnings.messages == ["rate-limit store unavailable: counting in this process"]
         engine = make_engine(database_url)
         create_schema(engine)
-        assert anyio.run(limiter.authenticated, "w") is None
+        assert _in_a_thread(lambda: anyio.run(limiter.authenticated, "w")) is None
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT count(*) FROM rate_limits")).scalar_one()
         engine.dispose()

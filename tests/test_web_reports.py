@@ -407,7 +407,7 @@ def test_the_audit_page_lists_the_apis_events_newest_first(site: Site) -> None:
     assert "room" in newest and "Allowed" in newest and "Senior tutor" in newest
     for href in re.findall(r'href="([^"]*)"', html):  # addresses carry ids only
         assert href in ("#main", "/", "/audit", "/static/app.css") or re.fullmatch(
-            r"/(students|reports|students/[0-9a-f-]{36})", href
+            r"/(students|reports|concern|alerts|students/[0-9a-f-]{36})", href
         ), href
 
 

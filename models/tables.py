@@ -1,7 +1,7 @@
 """The tables. Ids are random or name-derived UUIDs, never sequences: a sequential id
 would let an actor count records (a Wellbeing note, say) they may not see."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -38,6 +38,8 @@ class Student(SQLModel, table=True):
     welfare_flag: bool = False
     risk_level: str = Field(default="NONE", max_length=16)
     lodge_alert: str | None = Field(default=None, max_length=2000)
+    # The day the student left the College (issue 15): retention counts from it.
+    left_at: date | None = None
 
 
 class DirectorOfStudies(SQLModel, table=True):
@@ -237,3 +239,58 @@ class AlertDelivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     claimed_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     claimed_by: str | None = Field(default=None, max_length=36)
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold on a student's records (issue 15): while one stands (`lifted_at` is
+    null), retention erases nothing of theirs. A lifted hold stays as history."""
+
+    __tablename__ = "legal_holds"
+
+    id: str = Field(primary_key=True, max_length=36)
+    student_id: str = Field(foreign_key="students.id", index=True)
+    reason: str = Field(max_length=2000)
+    set_by_id: str | None = Field(default=None, foreign_key="users.id")
+    set_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    lifted_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    lifted_by_id: str | None = Field(default=None, foreign_key="users.id")
+    lift_reason: str | None = Field(default=None, max_length=2000)
+
+
+class NoteAmendment(SQLModel, table=True):
+    """What is added to a note, never edited into it (issue 15): a CORRECTION by its
+    author (or the Senior Tutors for the team tier, the Wellbeing Team for theirs), or a
+    DISAGREEMENT, the student's statement about a note they have been shown. Erased with
+    the note."""
+
+    __tablename__ = "note_amendments"
+
+    id: str = Field(primary_key=True, max_length=36)
+    note_id: str = Field(foreign_key="notes.id", index=True)
+    kind: str = Field(max_length=16)
+    text: str
+    author_id: str | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class NoteShown(SQLModel, table=True):
+    """A note given to its student in a subject access export (issue 15); the student may
+    attach a statement of disagreement to it. Erased with the note."""
+
+    __tablename__ = "notes_shown"
+
+    note_id: str = Field(foreign_key="notes.id", primary_key=True)
+    student_id: str = Field(foreign_key="students.id", index=True)
+    shown_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+class RetentionRun(SQLModel, table=True):
+    """One `needtoknow retention apply` (issue 15): its `--as-of` and when it ran, so a
+    later apply with an earlier `--as-of` is refused."""
+
+    __tablename__ = "retention_runs"
+
+    id: str = Field(primary_key=True, max_length=36)
+    as_of: datetime = Field(sa_column=_utc_column(nullable=False))
+    applied_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    students_erased: int = 0

@@ -270,6 +270,34 @@ def parser() -> argparse.ArgumentParser:
     policy = commands.add_parser("policy", help="show what the live policy enforces")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     policy_commands.add_parser("matrix", help="the reading table (relationship x field)")
+    retention = commands.add_parser(
+        "retention",
+        help="erase welfare records past their retention period (issue 15)",
+        description="A student's notes, consents, disclosures, the concerns about them, "
+        "their alerts and welfare fields are erased once their leftAt plus "
+        "NEEDTOKNOW_RETENTION_YEARS (default 6) has come, unless a legal hold stands. "
+        "Names, crsids, courses and teaching ties remain.",
+    )
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    for name, text in (
+        ("plan", "print, per student, what apply would erase (counts only); changes nothing"),
+        ("apply", "erase it, one audited transaction per student; held students are listed"),
+    ):
+        step = retention_commands.add_parser(name, help=text, description=text)
+        step.add_argument(
+            "--as-of",
+            dest="as_of",
+            type=_moment,
+            default=None,
+            help="the moment to judge retention at (ISO 8601 time or date, UTC without an "
+            "offset; default now); never earlier than a previous apply's",
+        )
+        if name == "apply":
+            step.add_argument(
+                "--operator",
+                default=os.environ.get("USER"),
+                help="who runs it, recorded as the actor of its audit events (default $USER)",
+            )
     stats = commands.add_parser(
         "stats",
         help="print an anonymised statistics table (rounded and suppressed, as the API)",
@@ -292,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.demo import demo_secret
 
             settings = settings.model_copy(update={"jwt_secret": demo_secret()})
-        if args.command not in ("load", "stats", "audit", "policy", "db"):
+        if args.command not in ("load", "stats", "audit", "policy", "db", "retention"):
             settings.check()
         if args.command == "serve":
             return _serve(settings, args.host, args.port, args.workers)
@@ -314,6 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app import audit_cli
 
             return audit_cli.policy_matrix()
+        if args.command == "retention":
+            from app.retention_cli import retention
+
+            operator = getattr(args, "operator", None)
+            return retention(settings, args.retention_command, args.as_of, operator)
         if args.command == "stats":
             return _stats(settings, args.measure, args.by, args.start, args.end, args.csv)
         return _token(settings, args.username, args.minutes)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypedDict, TypeVar
 
 from sqlalchemy import Engine
@@ -285,6 +285,7 @@ class _StudentValues(TypedDict):
     welfare_flag: bool
     risk_level: str
     lodge_alert: str | None
+    left_at: date | None
 
 
 _LINK_NAMES = {
@@ -321,6 +322,7 @@ def _student_values(ctx: _Context, item: Item[StudentIn]) -> _StudentValues:
         "welfare_flag": given.welfare_flag,
         "risk_level": given.risk_level.value,
         "lodge_alert": given.lodge_alert,
+        "left_at": given.left_at,
     }
 
 

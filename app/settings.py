@@ -118,7 +118,23 @@ class Settings(BaseSettings):
     alert_timezone: str = "Europe/London"  # the "raised HH:MM" of a message
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # --- records lifecycle (issue 15; app/retention_cli.py) ----------------------------
+    # Years after a student's leftAt that their welfare records are kept (the HE retention
+    # schedule: six). A whole number of years, 1 to 100.
+    retention_years: int = Field(default=6, ge=1, le=100)
+
     log_level: str = "INFO"
+
+    @field_validator("retention_years", mode="before")
+    @classmethod
+    def _whole_years(cls, value: object) -> object:
+        """Digits only: "6.0", "1e1" or "six" name no whole number of years."""
+        if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdecimal()):
+            raise ValueError(
+                f"NEEDTOKNOW_RETENTION_YEARS must be a whole number of years such as 6, "
+                f"got {value!r}"
+            )
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

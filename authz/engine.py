@@ -23,6 +23,7 @@ POLICY_FILES = (
     "records.polar",
     "api.polar",
     "alerts.polar",
+    "lifecycle.polar",
 )
 POLICY_CLASSES = (
     Caller,

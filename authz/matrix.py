@@ -37,6 +37,8 @@ FIELDS = [
     ("disclosures", "disclosures"),
     ("accessLog", "access_log"),
     ("viewerActions", "viewer_actions"),  # the project's addition (docs/ACCESS.md)
+    ("leftAt", "left_at"),  # the records' lifecycle (docs/ACCESS.md)
+    ("legalHold", "legal_hold"),
 ]
 YES, NO = "✓", "✗"
 NOTE_FIELDS = frozenset(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
@@ -131,6 +131,16 @@ def _parse_time(value: object) -> datetime:
     return parsed
 
 
+def _parse_day(value: object) -> date:
+    example = "write e.g. '2020-07-01'"
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 date string, got {type(value).__name__}; {example}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD); {example}") from None
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank; give a value")
@@ -180,6 +190,7 @@ def _email(value: str) -> str:
 Strict = StringConstraints(strict=True)
 Blank = AfterValidator(_not_blank)
 Time = Annotated[datetime, BeforeValidator(_parse_time)]
+Day = Annotated[date, BeforeValidator(_parse_day)]
 Year = Annotated[StrictInt, AfterValidator(_year)]
 Username = Annotated[str, Strict, _storable(limits.MAX_USERNAME)]
 Key = Annotated[str, Strict, _storable(limits.MAX_USERNAME), Blank]
@@ -230,6 +241,7 @@ class StudentIn(_Record):
     welfare_flag: StrictBool = False
     risk_level: RiskLevel = RiskLevel.NONE
     lodge_alert: Alert | None = None
+    left_at: Day | None = None  # the day the student left (issue 15)
 
 
 class DutyShiftIn(_Record):
@@ -380,11 +392,14 @@ def _check_times(item: Item[R], now: datetime) -> None:
         problem = None if moment is None else limits.time_problem(moment, when, now)
         if problem is not None:
             raise item.error(to_camel(name), f"{moment.isoformat()} {problem}")
+    day = getattr(record, "left_at", None)
+    if isinstance(day, date):
+        problem = limits.day_problem(day, now.astimezone(UTC).date())
+        if problem is not None:
+            raise item.error("leftAt", f"{day.isoformat()} {problem}")
 
 
-def _parse_record(
-    kind: str, index: int, raw: object, model: type[R], now: datetime
-) -> Item[R]:
+def _parse_record(kind: str, index: int, raw: object, model: type[R], now: datetime) -> Item[R]:
     label = _label(kind, index, raw)
     if not isinstance(raw, Mapping):
         raise DatasetError(label, WHOLE_RECORD, f"must be a JSON object, got {type(raw).__name__}")
@@ -399,12 +414,8 @@ def _parse_record(
     return item
 
 
-def _parse_list(
-    data: Mapping[str, Any], kind: str, model: type[R], now: datetime
-) -> list[Item[R]]:
-    return [
-        _parse_record(kind, i, raw, model, now) for i, raw in enumerate(data.get(kind, []))
-    ]
+def _parse_list(data: Mapping[str, Any], kind: str, model: type[R], now: datetime) -> list[Item[R]]:
+    return [_parse_record(kind, i, raw, model, now) for i, raw in enumerate(data.get(kind, []))]
 
 
 def _check_top_level(data: object) -> Mapping[str, Any]:
@@ -468,4 +479,3 @@ def check_unique(items: list[Item[R]], key: Callable[[R], Hashable], field: str)
 
 def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
-

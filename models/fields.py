@@ -5,7 +5,7 @@ input), naming the field; nothing outside these ranges is ever written, so no re
 stored record can fail on it. Pure functions and constants: no database.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 # ---- text: the longest value of each field (characters) ---------------------------------
@@ -80,6 +80,19 @@ def time_problem(moment: datetime, when: When, now: datetime) -> str | None:
         )
     if moment >= LATEST:
         return f"is not before {LATEST.date().isoformat()}; check the year"
+    return None
+
+
+def day_problem(day: date, today: date) -> str | None:
+    """Why a day that already came (a student's leaving date) is out of range, or None:
+    from 1900-01-01 to `today`."""
+    if day < EARLIEST.date():
+        return f"is before {EARLIEST.date().isoformat()}; check the year"
+    if day > today:
+        return (
+            f"is in the future (today is {today.isoformat()}); "
+            "give the day the student left, once they have left"
+        )
     return None
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from models.audit_chain import api_field_name
-from models.tables import AuditEvent, User
+from models.tables import AuditEvent, Note, User
 from resolvers.batches import staff
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorError
@@ -156,6 +156,22 @@ def _role(relationships: list[str], roles: list[str]) -> str:
     return "STUDENT"
 
 
+def _erased_notes(ctx: RequestContext, events: list[AuditEvent]) -> set[str]:
+    """The `note:<id>` names of these events whose note no longer exists (erased by
+    retention or eraseNote): an access log never names an erased record."""
+    named = {
+        n.removeprefix("note:") for e in events for n in e.field_names if n.startswith("note:")
+    }
+    if not named:
+        return set()
+    found: set[str] = set()
+    ordered = sorted(named)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(ctx.session.exec(select(Note.id).where(col(Note.id).in_(chunk))))
+    return {f"note:{n}" for n in named - found}
+
+
 def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRecord]:
     """Who read this student's record and through which role, newest first; the
     student's own reads are left out. Staff are named only where the College chooses;
@@ -178,8 +194,10 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
         # when the Wellbeing Team read their record (below).
         query = query.where(~hidden_from_senior())
     show_notes = "notes" in student.fields
+    rows = list(ctx.session.exec(query))
+    erased = _erased_notes(ctx, [e for e, _, _ in rows]) if show_notes else set()
     entries = []
-    for event, username, display_name in ctx.session.exec(query):
+    for event, username, display_name in rows:
         if event.relationships == ["SELF"]:
             continue
         if any(
@@ -190,7 +208,16 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
             # lodge alerts) returned the student: the entry itself would reveal the value.
             continue
         role = _role(list(event.relationships), list(event.actor_roles))
-        names = api_names(event.field_names, show_notes)
+        shown = api_names(event.field_names, show_notes)
+        names = [
+            n
+            for n in shown
+            if n not in erased and (n != "legalHold" or "legal_hold" in student.fields)
+        ]
+        if shown and not names:
+            # It read only notes since erased (or a legal hold this reader may not read
+            # of): the entry would name nothing, or what is gone.
+            continue
         if role == "WELLBEING" and not ctx.access_log_shows_wellbeing:
             names = []
         if not names and not show_notes and role != "WELLBEING":

@@ -3,14 +3,12 @@
 fields the policy grants the actor. The root fields themselves are allowed in api.polar
 and checked by the HTTP endpoint before execution."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import strawberry
 
 from resolvers import alert_queries, mutations
 from resolvers.context import RequestContext
-from resolvers.errors import ClientError
+from schema import lifecycle_mutation as lifecycle
+from schema.audited import audited
 from schema.types.alert import Alert
 from schema.types.concern_receipt import ConcernReceipt
 from schema.types.consent import Consent
@@ -26,23 +24,7 @@ from schema.types.note import Note
 from schema.types.student import Student
 
 Info = strawberry.Info[RequestContext, None]
-
-
-@contextmanager
-def _audited(info: Info, target: strawberry.ID | str | None) -> Iterator[None]:
-    """Every call is recorded: the allowed change in its own transaction (by
-    resolvers.mutations), a refusal here, after everything it tried was rolled back."""
-    ctx = info.context
-    ctx.audit.action = info.field_name
-    ctx.close_streams()  # an earlier field's page queries end before this one commits
-    try:
-        yield
-    except ClientError as refusal:
-        given = None if target is None else str(target)
-        mutations.record_refusal(ctx, info.field_name, given, refusal.code)
-        raise
-    finally:
-        ctx.audit.action = None
+_audited = audited  # the wrapper moved to schema/audited.py (shared with the lifecycle fields)
 
 
 def resolve_add_note(info: Info, input: AddNoteInput) -> Note:
@@ -108,3 +90,8 @@ class Mutation:
     record_disclosure: Disclosure = strawberry.mutation(resolver=resolve_record_disclosure)
     raise_concern: ConcernReceipt = strawberry.mutation(resolver=resolve_raise_concern)
     mark_alert_read: Alert = strawberry.mutation(resolver=resolve_mark_alert_read)
+    # ---- the records' lifecycle (schema/lifecycle_mutation.py) ----
+    set_left_at: Student = strawberry.mutation(resolver=lifecycle.resolve_set_left_at)
+    set_legal_hold: Student = strawberry.mutation(resolver=lifecycle.resolve_set_legal_hold)
+    lift_legal_hold: Student = strawberry.mutation(resolver=lifecycle.resolve_lift_legal_hold)
+    erase_note: bool = strawberry.mutation(resolver=lifecycle.resolve_erase_note)

@@ -35,6 +35,12 @@ def access_md_table() -> dict[str, dict[str, str]]:
     assert readers is not None
     allowed = {r.strip() for r in readers.group(1).split(",")}
     table["viewerActions"] = {k: "✓" if k in allowed else "✗" for k in RELATIONSHIPS}
+    # The records' lifecycle: | `Student.leftAt` (the day the student left) | SELF, ... |
+    for field in ("leftAt", "legalHold"):
+        readers = re.search(rf"\| `Student.{field}`[^|]*\| ([A-Z, ]+) \|", text)
+        assert readers is not None, field
+        allowed = {r.strip() for r in readers.group(1).split(",")}
+        table[field] = {k: "✓" if k in allowed else "✗" for k in RELATIONSHIPS}
     return table
 
 

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from schema.types.audit import AccessLogEntry
     from schema.types.consent import Consent
     from schema.types.disclosure import Disclosure
+    from schema.types.legal_hold import LegalHold
     from schema.types.note import Note
 
 
@@ -71,6 +73,18 @@ def _supervisors(
 # ---- end of who teaches the student ----
 
 
+# ---- the records' lifecycle (docs/ACCESS.md) ----
+def _legal_hold(root: "Student", info: strawberry.Info[RequestContext, None]) -> "LegalHold | None":
+    from resolvers.lifecycle_mutations import standing_hold
+    from schema.types.legal_hold import LegalHold
+
+    hold = standing_hold(info.context, root.record.row.id)
+    return None if hold is None else LegalHold.of(info.context, hold)
+
+
+# ---- end of the records' lifecycle ----
+
+
 def stored_year(year: int | None) -> int | None:
     """A year of study outside its range (models/fields.py) reads as unknown: a row
     written before the range was enforced must not make every read of it fail."""
@@ -116,6 +130,18 @@ class Student:
     )
     supervisors: list[StaffContact] | None = strawberry.field(resolver=_supervisors)
     # ---- end of who teaches the student ----
+    # ---- the records' lifecycle ----
+    left_at: date | None = strawberry.field(
+        default=None, description="The day the student left the College; null if not known."
+    )
+    legal_hold: Annotated["LegalHold", strawberry.lazy("schema.types.legal_hold")] | None = (
+        strawberry.field(
+            resolver=_legal_hold,
+            description="The legal hold standing on the student (retention erases nothing "
+            "of theirs while it stands); null when none stands.",
+        )
+    )
+    # ---- end of the records' lifecycle ----
 
     @classmethod
     def of(cls, ctx: RequestContext, record: StudentRecord) -> "Student":
@@ -132,6 +158,7 @@ class Student:
             "welfare_flag": row.welfare_flag,
             "risk_level": RiskLevel(row.risk_level),
             "lodge_alert": row.lodge_alert,
+            "left_at": row.left_at,
         }
         ctx.audit.returned_student(record)
         return build(cls, record.fields, values, record=record)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import strawberry
 
-from resolvers import alert_queries, mutations
+from resolvers import alert_queries, amendment_mutations, mutations
 from resolvers.context import RequestContext
 from resolvers.errors import ClientError
 from schema.types.alert import Alert
@@ -23,6 +23,7 @@ from schema.types.inputs import (
     RecordDisclosureInput,
 )
 from schema.types.note import Note
+from schema.types.note_amendment import NoteAmendment
 from schema.types.student import Student
 
 Info = strawberry.Info[RequestContext, None]
@@ -97,6 +98,18 @@ def resolve_mark_alert_read(info: Info, id: strawberry.ID) -> Alert:
         return Alert.of(alert_queries.mark_read(info.context, str(id)))
 
 
+def resolve_amend_note(info: Info, note_id: strawberry.ID, text: str) -> Note:
+    with _audited(info, None):
+        record = amendment_mutations.amend_note(info.context, str(note_id), text)
+        return Note.of(info.context, record)
+
+
+def resolve_add_disagreement(info: Info, note_id: strawberry.ID, statement: str) -> NoteAmendment:
+    with _audited(info, None):
+        row = amendment_mutations.add_disagreement(info.context, str(note_id), statement)
+        return NoteAmendment.of(info.context, row)
+
+
 @strawberry.type
 class Mutation:
     add_note: Note = strawberry.mutation(resolver=resolve_add_note)
@@ -108,3 +121,5 @@ class Mutation:
     record_disclosure: Disclosure = strawberry.mutation(resolver=resolve_record_disclosure)
     raise_concern: ConcernReceipt = strawberry.mutation(resolver=resolve_raise_concern)
     mark_alert_read: Alert = strawberry.mutation(resolver=resolve_mark_alert_read)
+    amend_note: Note = strawberry.mutation(resolver=resolve_amend_note)
+    add_disagreement: NoteAmendment = strawberry.mutation(resolver=resolve_add_disagreement)

@@ -13,7 +13,14 @@ from sqlmodel import Session, col, select
 from app.audit_key import audit_key, key_source
 from app.settings import Settings
 from authz.engine import build_oso
-from authz.matrix import alert_table, reading_table, render, render_alerts
+from authz.matrix import (
+    alert_table,
+    amendment_table,
+    reading_table,
+    render,
+    render_alerts,
+    render_amendments,
+)
 from models import audit_checkpoint
 from models.audit_chain import ChainBreak, api_field_name, content_of, verify
 from models.audit_records import RecordProblem, parse_entries, verify_records
@@ -198,4 +205,6 @@ def policy_matrix() -> int:
     print(render(reading_table(oso)))
     print()
     print(render_alerts(alert_table(oso)))
+    print()
+    print(render_amendments(amendment_table(oso)))
     return 0

@@ -19,7 +19,14 @@ from enum import Enum
 from authz.decisions import Decisions
 from authz.facts import Standing, StudentTies
 from authz.ties import TiePattern
-from models.enums import Confidentiality, DisclosureBasis, NoteCategory, Role, StudentAction
+from models.enums import (
+    Confidentiality,
+    DisclosureBasis,
+    NoteAction,
+    NoteCategory,
+    Role,
+    StudentAction,
+)
 from models.tables import Consent
 
 # The field keys of refusals, in the dataset's spelling; `names` maps them for a caller.
@@ -141,6 +148,52 @@ def viewer_actions(decisions: Decisions, standing: Standing) -> list[StudentActi
         for action, needed in MUTATION_ACTIONS.items()
         if granted(decisions, standing, *needed)
     ]
+
+
+# =========================================================================== amendments
+# docs/ACCESS.md, "The records' lifecycle": a note is never edited; a CORRECTION is added
+# by its author while they may still add such a note about the student, by SENIOR to a
+# team-tier note, by WELLBEING to a Wellbeing-tier note; a DISAGREEMENT by the student,
+# to a note given to them in a subject access export.
+
+
+def amend_actions(tier: Confidentiality, category: NoteCategory, authored: bool) -> tuple[str, ...]:
+    """The policy actions any one of which lets an actor correct such a note: the tier's
+    own (student.polar), and for its author the very actions that would let them add it
+    now (`note_actions`, as addNote asks)."""
+    own = note_actions(tier, category) if authored else ()
+    tier_action = (
+        "amend_wellbeing_note" if tier is Confidentiality.WELLBEING_TEAM else "amend_team_note"
+    )
+    return (*own, tier_action)
+
+
+def may_amend(
+    decisions: Decisions,
+    standing: Standing,
+    tier: Confidentiality,
+    category: NoteCategory,
+    authored: bool,
+) -> bool:
+    return granted(decisions, standing, *amend_actions(tier, category, authored))
+
+
+def may_disagree(decisions: Decisions, standing: Standing, shown_to_student: bool) -> bool:
+    """A statement of disagreement: the student, about a note given to them."""
+    return shown_to_student and granted(decisions, standing, "add_disagreement")
+
+
+def note_viewer_actions(
+    decisions: Decisions,
+    standing: Standing,
+    tier: Confidentiality,
+    category: NoteCategory,
+    authored: bool,
+) -> list[NoteAction]:
+    """`Note.viewerActions`: what the reader may do to the note, asked as amendNote asks."""
+    return (
+        [NoteAction.AMEND_NOTE] if may_amend(decisions, standing, tier, category, authored) else []
+    )
 
 
 def as_if_still_tied(ties: StudentTies, user_id: str, roles: Collection[str]) -> StudentTies:

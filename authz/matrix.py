@@ -1,8 +1,12 @@
 """The reading table of ACCESS.md, computed by asking the live policy, so a committee
 can review what the code enforces (`needtoknow policy matrix`)."""
 
+from collections.abc import Callable
+from functools import partial
+
 from oso import Oso
 
+from authz.acting import may_amend, may_disagree
 from authz.alerts import ESCALATING, NOTE_KINDS, AlertClass, AlertKind, Stage, alerted
 from authz.decisions import ALL_CATEGORIES, Decisions
 from authz.facts import Caller, ConsentClass, DisclosureClass, NoteClass, Standing
@@ -42,7 +46,18 @@ FIELDS = [
 ]
 YES, NO = "✓", "✗"
 NOTE_FIELDS = frozenset(
-    {"id", "student", "category", "confidentiality", "created_at", "author", "summary", "body"}
+    {
+        "id",
+        "student",
+        "category",
+        "confidentiality",
+        "created_at",
+        "author",
+        "summary",
+        "body",
+        "amendments",
+        "viewer_actions",
+    }
 )
 
 
@@ -164,6 +179,65 @@ def alert_table(oso: Oso) -> dict[str, dict[str, str]]:
 def render_alerts(table: dict[str, dict[str, str]]) -> str:
     lines = [
         "| alert | " + " | ".join(RELATIONSHIPS) + " |",
+        "|---" * (len(RELATIONSHIPS) + 1) + "|",
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | " + " | ".join(row[k] for k in RELATIONSHIPS) + " |")
+    return "\n".join(lines)
+
+
+# ---- corrections and statements of disagreement (docs/ACCESS.md, "The records' lifecycle")
+TEAM, WELLBEING_TIER = Confidentiality.WELFARE_TEAM, Confidentiality.WELLBEING_TEAM
+# (row name, tier, category) of the notes the table asks about
+AMENDED_NOTES = [
+    ("team tier", TEAM, NoteCategory.ACADEMIC),
+    ("team tier INCIDENT", TEAM, NoteCategory.INCIDENT),
+    ("Wellbeing tier", WELLBEING_TIER, NoteCategory.ACADEMIC),
+]
+
+
+def _reads_amendments(
+    d: Decisions, tier: Confidentiality, category: NoteCategory, standing: Standing
+) -> bool:
+    return "amendments" in d.fields(NoteClass(standing, tier.value, category.value))
+
+
+def _amends(
+    d: Decisions, tier: Confidentiality, category: NoteCategory, authored: bool, s: Standing
+) -> bool:
+    return may_amend(d, s, tier, category, authored)
+
+
+def amendment_table(oso: Oso) -> dict[str, dict[str, str]]:
+    """Row -> relationship -> ✓/✗, asking the live policy one relationship at a time (with
+    every category consented, which must change nothing): who reads a note's amendments,
+    who may amendNote it as its author and as anyone else, and who may addDisagreement to
+    a note given to the student in a subject access export, and to one not given."""
+    everyone = Caller("matrix", "matrix", "matrix", tuple(r.value for r in Role), on_duty=True)
+    d = Decisions(oso, everyone)
+    table: dict[str, dict[str, str]] = {}
+
+    def row(name: str, cell: Callable[[Standing], bool]) -> None:
+        table[name] = {}
+        for key in RELATIONSHIPS:
+            bare = Standing(frozenset({key}))
+            answers = {cell(bare), cell(Standing(frozenset({key}), ALL_CATEGORIES))}
+            table[name][key] = "review" if len(answers) > 1 else YES if cell(bare) else NO
+
+    for label, tier, category in AMENDED_NOTES:
+        row(f"Note.amendments, {label}", partial(_reads_amendments, d, tier, category))
+    for label, tier, category in AMENDED_NOTES:
+        for authored in (True, False):
+            who = "its author" if authored else "not its author"
+            row(f"amendNote, {label}, {who}", partial(_amends, d, tier, category, authored))
+    row("addDisagreement, note given to the student", lambda s: may_disagree(d, s, True))
+    row("addDisagreement, note not given to the student", lambda s: may_disagree(d, s, False))
+    return table
+
+
+def render_amendments(table: dict[str, dict[str, str]]) -> str:
+    lines = [
+        "| amendments | " + " | ".join(RELATIONSHIPS) + " |",
         "|---" * (len(RELATIONSHIPS) + 1) + "|",
     ]
     for name, row in table.items():

@@ -60,3 +60,17 @@ class StudentAction(StrEnum):
     GRANT_CONSENT = "GRANT_CONSENT"
     REVOKE_CONSENT = "REVOKE_CONSENT"
     RECORD_DISCLOSURE = "RECORD_DISCLOSURE"
+
+
+class NoteAmendmentKind(StrEnum):
+    """What is added to a note, never edited into it (docs/ACCESS.md, "The records'
+    lifecycle")."""
+
+    CORRECTION = "CORRECTION"
+    DISAGREEMENT = "DISAGREEMENT"
+
+
+class NoteAction(StrEnum):
+    """What the signed-in person may do to a note they read (`Note.viewerActions`)."""
+
+    AMEND_NOTE = "AMEND_NOTE"

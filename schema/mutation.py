@@ -5,7 +5,7 @@ and checked by the HTTP endpoint before execution."""
 
 import strawberry
 
-from resolvers import alert_queries, mutations
+from resolvers import alert_queries, amendment_mutations, mutations
 from resolvers.context import RequestContext
 from schema import lifecycle_mutation as lifecycle
 from schema.audited import audited
@@ -21,6 +21,7 @@ from schema.types.inputs import (
     RecordDisclosureInput,
 )
 from schema.types.note import Note
+from schema.types.note_amendment import NoteAmendment
 from schema.types.student import Student
 
 Info = strawberry.Info[RequestContext, None]
@@ -79,6 +80,18 @@ def resolve_mark_alert_read(info: Info, id: strawberry.ID) -> Alert:
         return Alert.of(alert_queries.mark_read(info.context, str(id)))
 
 
+def resolve_amend_note(info: Info, note_id: strawberry.ID, text: str) -> Note:
+    with audited(info, None):
+        record = amendment_mutations.amend_note(info.context, str(note_id), text)
+        return Note.of(info.context, record)
+
+
+def resolve_add_disagreement(info: Info, note_id: strawberry.ID, statement: str) -> NoteAmendment:
+    with audited(info, None):
+        row = amendment_mutations.add_disagreement(info.context, str(note_id), statement)
+        return NoteAmendment.of(info.context, row)
+
+
 @strawberry.type
 class Mutation:
     add_note: Note = strawberry.mutation(resolver=resolve_add_note)
@@ -95,3 +108,6 @@ class Mutation:
     set_legal_hold: Student = strawberry.mutation(resolver=lifecycle.resolve_set_legal_hold)
     lift_legal_hold: Student = strawberry.mutation(resolver=lifecycle.resolve_lift_legal_hold)
     erase_note: bool = strawberry.mutation(resolver=lifecycle.resolve_erase_note)
+    # ---- corrections and statements of disagreement (resolvers/amendment_mutations.py) ----
+    amend_note: Note = strawberry.mutation(resolver=resolve_amend_note)
+    add_disagreement: NoteAmendment = strawberry.mutation(resolver=resolve_add_disagreement)

@@ -168,6 +168,7 @@ def _secrets_in(engine: Engine) -> set[str]:
         "SELECT description FROM concerns",
         "SELECT summary FROM notes",
         "SELECT body FROM notes",
+        "SELECT text FROM note_amendments",
         "SELECT emergency_contact FROM students",
         "SELECT lodge_alert FROM students",
         "SELECT recipient_description FROM consents",

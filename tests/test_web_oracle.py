@@ -15,20 +15,26 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from html import escape
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sqlmodel import Session, col, select
 
 from app.demo import PERSONAS, demo_dataset
 from app.web.routes import PAGES
 from models.enums import Confidentiality, NoteCategory, RiskLevel
+from models.ids import new_id
+from models.tables import Note as NoteRow
+from models.tables import NoteAmendment, Student
 from tests import web_support
 from tests.web_oracle import LABELS, Oracle, Reading
 from tests.web_support import ORIGIN, Browser, Site
 
+now_utc = partial(datetime.now, UTC)
 GENERATED = 40  # every kind of generated student (test_the_college_has_every_kind)
 MAX_PAGES = 3000
 BAD = {429, 500, 502, 503, 504}  # a crash, or a limit that would hide pages from the crawl
@@ -222,7 +228,46 @@ def college(now: datetime, dt102_on_shift: bool = True) -> dict[str, Any]:
     return data
 
 
+def amend(site: Site, every: int = 5) -> None:
+    """Corrections and statements of disagreement on every `every`th note (and each of
+    A. Bee's), written into the database and listed in the dataset for the oracle."""
+    if "amendments" in site.dataset:
+        return
+    listed: list[dict[str, Any]] = []
+    with Session(site.service.engine) as session:
+        notes = list(session.exec(select(NoteRow).order_by(col(NoteRow.summary))))
+        crsids = dict(session.exec(select(Student.id, Student.crsid)).all())
+        for i, note in enumerate(notes):
+            if i % every and crsids[note.student_id] != "ab123":
+                continue
+            for kind, text in (
+                ("CORRECTION", f"Correction number {i} to the record"),
+                ("DISAGREEMENT", f"Statement number {i} by the student"),
+            ):
+                session.add(
+                    NoteAmendment(
+                        id=new_id(),
+                        note_id=note.id,
+                        kind=kind,
+                        text=text,
+                        author_id=note.author_id,
+                        created_at=now_utc(),
+                    )
+                )
+                listed.append(
+                    {
+                        "student": crsids[note.student_id],
+                        "note": note.summary,
+                        "kind": kind,
+                        "text": text,
+                    }
+                )
+        session.commit()
+    site.dataset["amendments"] = listed
+
+
 def check(site: Site, now: datetime, username: str) -> list[Visit]:
+    amend(site)
     oracle = Oracle(site.dataset, now)
     reading = oracle.reading(username, registered())
     visits = crawl(site.browser(username))

@@ -101,6 +101,9 @@ class Oracle:
         self.notes = dataset.get("notes", [])
         self.consents = dataset.get("consents", [])
         self.disclosures = dataset.get("disclosures", [])
+        # Not in the import format: corrections and statements of disagreement written
+        # into the database beside it, each naming its note by student and summary.
+        self.amendments = dataset.get("amendments", [])
 
     def roles(self, username: str) -> set[str]:
         return set(self.users[username]["roles"])
@@ -221,6 +224,10 @@ class Oracle:
             summary_only = not full and team and note["category"] in consented
             reading.give([note["summary"]], full or summary_only, page if full else portal)
             reading.give([note["body"]], full, page)
+            # docs/ACCESS.md "The records' lifecycle": amendments go with the body.
+            texts = [a["text"] for a in self.amendments
+                     if (a["student"], a["note"]) == (crsid, note["summary"])]  # fmt: skip
+            reading.give(texts, full, page)
             shown = shown or full
         reading.section("notes", readable_any, page, shown)
 

@@ -12,6 +12,12 @@ allow(_: Caller, "call", field: RootField) if
         "grant_consent", "revoke_consent", "record_disclosure", "raise_concern"
     ];
 
+# Corrections and statements of disagreement (docs/ACCESS.md, "The records' lifecycle"):
+# who may add them to which note is decided inside (authz/acting.py, student.polar).
+allow(_: Caller, "call", field: RootField) if
+    field.operation = "mutation" and
+    field.name in ["amend_note", "add_disagreement"];
+
 # Anonymised aggregate statistics (contract-statistics.graphql): the Analyst and the
 # Senior and Deputy Senior Tutors only.
 allow(actor: Caller, "call", field: RootField) if

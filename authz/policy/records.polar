@@ -30,6 +30,22 @@ allow_field(actor: Caller, "read", note: NoteClass, field: String) if
     note.category in note.standing.consented_category_list and
     field in ["id", "category", "created_at", "summary"];
 
+# Corrections and statements of disagreement (docs/ACCESS.md, "The records' lifecycle"):
+# shown exactly to whoever reads the note's body; the reader's own rights on the note
+# (`Note.viewerActions`) likewise. A summary-only reader (DOS+C, SUPERVISOR+C) gets null.
+allow_field(actor: Caller, "read", note: NoteClass, "amendments") if
+    allow_field(actor, "read", note, "body");
+
+allow_field(actor: Caller, "read", note: NoteClass, "viewer_actions") if
+    allow_field(actor, "read", note, "body");
+
+# An amendment is shown wherever the list holding it is (or, to the student, the statement
+# they have just added): its fields carry nothing of their own.
+carrier_field("NoteAmendment", "id");
+carrier_field("NoteAmendment", "kind");
+carrier_field("NoteAmendment", "text");
+carrier_field("NoteAmendment", "created_at");
+
 # ---- Consent (ConsentClass: standing, whether the reader is its recipient) ----
 consent_field("id");
 consent_field("student");

@@ -12,7 +12,8 @@ resource Standing {
         "add_team_note", "add_incident_note", "add_wellbeing_note",
         "set_welfare_flag", "set_risk_level", "set_lodge_alert",
         "grant_consent", "revoke_consent", "record_disclosure",
-        "read_access_log"
+        "read_access_log",
+        "amend_team_note", "amend_wellbeing_note", "add_disagreement"
     ];
 
     # every relationship
@@ -34,6 +35,9 @@ resource Standing {
     "grant_consent" if "SELF";
     "revoke_consent" if "SELF";
     "read_access_log" if "SELF";
+    # a statement of disagreement with a note given to them (docs/ACCESS.md, "The records'
+    # lifecycle"; which notes: authz/acting.py)
+    "add_disagreement" if "SELF";
 
     # TUTOR
     "read_contact" if "TUTOR";
@@ -65,6 +69,8 @@ resource Standing {
     "revoke_consent" if "SENIOR";
     "record_disclosure" if "SENIOR";
     "read_access_log" if "SENIOR";
+    # a correction to any team-tier note (docs/ACCESS.md, "The records' lifecycle")
+    "amend_team_note" if "SENIOR";
 
     # WELLBEING: both tiers
     "read_contact" if "WELLBEING";
@@ -81,6 +87,8 @@ resource Standing {
     "set_risk_level" if "WELLBEING";
     "set_lodge_alert" if "WELLBEING";
     "record_disclosure" if "WELLBEING";
+    # a correction to any Wellbeing-tier note (docs/ACCESS.md, "The records' lifecycle")
+    "amend_wellbeing_note" if "WELLBEING";
 
     # OFFICE (Tutorial Office)
     "read_contact" if "OFFICE";

@@ -3,10 +3,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from resolvers import amendments
 from resolvers.context import RequestContext
 from resolvers.records import NoteRecord
 from schema.guard import build, guarded
-from schema.types.enums import Confidentiality, NoteCategory
+from schema.types.enums import Confidentiality, NoteAction, NoteCategory
+from schema.types.note_amendment import NoteAmendment
 from schema.types.staff_contact import StaffContact
 
 if TYPE_CHECKING:
@@ -17,6 +19,15 @@ def _student(root: "Note", info: strawberry.Info[RequestContext, None]) -> "Stud
     from schema.types.student import Student
 
     return Student.of(info.context, root.record.student)
+
+
+def _amendments(root: "Note", info: strawberry.Info[RequestContext, None]) -> list[NoteAmendment]:
+    ctx = info.context
+    return [NoteAmendment.of(ctx, a) for a in amendments.amendments_of(ctx, root.record)]
+
+
+def _viewer_actions(root: "Note", info: strawberry.Info[RequestContext, None]) -> list[NoteAction]:
+    return amendments.viewer_actions(info.context, root.record)
 
 
 @guarded
@@ -33,6 +44,15 @@ class Note:
     body: str | None
     student: Annotated["Student", strawberry.lazy("schema.types.student")] | None = (
         strawberry.field(resolver=_student)
+    )
+    amendments: list[NoteAmendment] | None = strawberry.field(
+        resolver=_amendments,
+        description="corrections and statements of disagreement, oldest first; null for a "
+        "reader who may not read the note's body",
+    )
+    viewer_actions: list[NoteAction] | None = strawberry.field(
+        resolver=_viewer_actions,
+        description="what the reader may do to this note, as the mutations decide it",
     )
 
     @classmethod

@@ -55,6 +55,8 @@ def _viewer_actions(
     root: "Student", info: strawberry.Info[RequestContext, None]
 ) -> list[StudentAction]:
     return viewer_actions(info.context, root.record)
+
+
 # ---- who teaches the student (docs/ACCESS.md, "The project's additions") ----
 def _directors_of_studies(
     root: "Student", info: strawberry.Info[RequestContext, None]

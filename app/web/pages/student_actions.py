@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from app.web.pages import student_disclosure
+from app.web.pages import student_correction, student_disclosure
 from app.web.pages.student_forms import (
     done_redirect,
     fetch_student,
@@ -210,4 +210,5 @@ PAGES = [
     Page("/students/{id}/risk", "", STAFF_WITH_STUDENTS, set_risk, FORM),
     Page("/students/{id}/lodge-alert", "", STAFF_WITH_STUDENTS, set_alert, FORM),
     *student_disclosure.PAGES,
+    *student_correction.PAGES,
 ]

@@ -22,6 +22,7 @@ DONE = {
     "disclosure": "The disclosure was recorded.",
     "revoked": "The consent was revoked.",
     "consent": "The written consent was recorded.",
+    "correction": "Your correction was added to the note.",
 }
 
 

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     alert_timezone: str = "Europe/London"  # the "raised HH:MM" of a message
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # The College's name, as a subject access export names it (app/sar_export.py).
+    college_name: str = "the College"
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")

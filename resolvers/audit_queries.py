@@ -156,6 +156,42 @@ def _role(relationships: list[str], roles: list[str]) -> str:
     return "STUDENT"
 
 
+def access_log_reads(student_id: str) -> list[ColumnElement[bool]]:
+    """The events an access log is made of: the allowed reads of the student's record."""
+    return [
+        col(AuditEvent.student_id) == student_id,
+        col(AuditEvent.action) == "read",
+        col(AuditEvent.decision) == "ALLOWED",
+    ]
+
+
+def log_entry(
+    event: AuditEvent, reader_fields: frozenset[str], shows_wellbeing: bool
+) -> tuple[str, list[str]] | None:
+    """What an access log shows of one read event to a reader who may read
+    `reader_fields` of the student: (role, field names), or None when the entry is left
+    out. The same rule serves `Student.accessLog` and the subject access export."""
+    if event.relationships == ["SELF"]:
+        return None
+    if any(
+        n.startswith("filter:") and n.removeprefix("filter:") not in reader_fields
+        for n in event.field_names
+    ):
+        # A list filtered on a value this reader may not read (a porter's board of
+        # lodge alerts) returned the student: the entry itself would reveal the value.
+        return None
+    show_notes = "notes" in reader_fields
+    role = _role(list(event.relationships), list(event.actor_roles))
+    names = api_names(event.field_names, show_notes)
+    if role == "WELLBEING" and not shows_wellbeing:
+        names = []
+    if not names and not show_notes and role != "WELLBEING":
+        # Nothing this reader may see was read (only notes, which a student may not
+        # read): an entry would only say that notes exist.
+        return None
+    return role, names
+
+
 def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRecord]:
     """Who read this student's record and through which role, newest first; the
     student's own reads are left out. Staff are named only where the College chooses;
@@ -165,11 +201,7 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
     query = (
         select(AuditEvent, actor.username, actor.display_name)
         .outerjoin(actor, col(actor.id) == col(AuditEvent.actor_id))
-        .where(
-            col(AuditEvent.student_id) == student.row.id,
-            col(AuditEvent.action) == "read",
-            col(AuditEvent.decision) == "ALLOWED",
-        )
+        .where(*access_log_reads(student.row.id))
         .order_by(col(AuditEvent.seq).desc())
         .limit(ACCESS_LOG_LENGTH)
     )
@@ -177,26 +209,11 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
         # The Senior Tutors see what `auditEvents` would show them; the student may know
         # when the Wellbeing Team read their record (below).
         query = query.where(~hidden_from_senior())
-    show_notes = "notes" in student.fields
     entries = []
     for event, username, display_name in ctx.session.exec(query):
-        if event.relationships == ["SELF"]:
-            continue
-        if any(
-            n.startswith("filter:") and n.removeprefix("filter:") not in student.fields
-            for n in event.field_names
-        ):
-            # A list filtered on a value this reader may not read (a porter's board of
-            # lodge alerts) returned the student: the entry itself would reveal the value.
-            continue
-        role = _role(list(event.relationships), list(event.actor_roles))
-        names = api_names(event.field_names, show_notes)
-        if role == "WELLBEING" and not ctx.access_log_shows_wellbeing:
-            names = []
-        if not names and not show_notes and role != "WELLBEING":
-            # Nothing this reader may see was read (only notes, which a student may not
-            # read): an entry would only say that notes exist.
+        shown = log_entry(event, student.fields, ctx.access_log_shows_wellbeing)
+        if shown is None:
             continue
         named = staff(username, display_name) if ctx.access_log_names_staff else None
-        entries.append(AccessLogRecord(event, role, named, names))
+        entries.append(AccessLogRecord(event, shown[0], named, shown[1]))
     return entries

@@ -1,0 +1,90 @@
+"""The student's readable copy of a subject access export: a plain, standalone HTML
+document (no script, inline styles) rendered from app/sar_templates/export.html."""
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.sar_review import ROLE_WORDS
+
+TEMPLATES = Path(__file__).parent / "sar_templates"
+RISK_WORDS = {
+    "NONE": "None",
+    "LOW": "Low",
+    "MEDIUM": "Medium",
+    "HIGH": "High",
+}
+TIER_WORDS = {
+    "WELFARE_TEAM": "the welfare team",
+    "WELLBEING_TEAM": "the Wellbeing Team only",
+}
+BASIS_WORDS = {
+    "CONSENT": "With your consent",
+    "IMMINENT_RISK": "A risk of imminent and serious harm",
+    "LEGAL_OBLIGATION": "A legal obligation",
+}
+ALERT_WORDS = {
+    "CONCERN": "A concern was raised",
+    "INCIDENT": "An incident was recorded",
+    "RISK_HIGH": "Risk level raised to high",
+    "LODGE_ALERT": "A Porters' Lodge alert was set or changed",
+    "IMMINENT_RISK": "Information shared because of a risk of serious harm",
+    "CONSENT_GRANTED": "A consent was given",
+    "CONSENT_REVOKED": "A consent was revoked",
+}
+
+
+def words(code: str) -> str:
+    """MENTAL_HEALTH -> Mental health."""
+    return code.replace("_", " ").capitalize()
+
+
+def field_words(name: str) -> str:
+    """emergencyContact -> emergency contact; filter:welfare_flag -> welfare flag (in a
+    filtered list); refused:FORBIDDEN -> refused (forbidden)."""
+    if name.startswith("refused:"):
+        return f"refused ({words(name.removeprefix('refused:')).lower()})"
+    if name.startswith("filter:"):
+        return f"{field_words(name.removeprefix('filter:'))} (in a filtered list)"
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ")
+    return spaced.lower()
+
+
+def who(role: str | None) -> str:
+    if role is None:
+        return "a member of the College (not named)"
+    return ROLE_WORDS.get(role, words(role))
+
+
+def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> str:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["field_words"] = field_words
+    env.filters["words"] = words
+    template = env.get_template("export.html")
+    return template.render(
+        college=college,
+        generated_on=generated_at.strftime("%d %B %Y"),
+        s=given["student"],
+        notes=given["notes"],
+        consents=given["consents"],
+        disclosures=given["disclosures"],
+        concerns=given["concerns"],
+        alerts=given["alerts"],
+        access_log=given["accessLog"],
+        events=given["auditEvents"],
+        who=who,
+        words=words,
+        risk_words=RISK_WORDS,
+        tier_words=TIER_WORDS,
+        basis_words=BASIS_WORDS,
+        alert_words=ALERT_WORDS,
+    )

@@ -3,6 +3,7 @@ document (no script, inline styles) rendered from app/sar_templates/export.html.
 
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ def who(role: str | None) -> str:
     return ROLE_WORDS.get(role, words(role))
 
 
-def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> str:
+@cache
+def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -69,7 +71,11 @@ def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> 
     )
     env.filters["field_words"] = field_words
     env.filters["words"] = words
-    template = env.get_template("export.html")
+    return env
+
+
+def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> str:
+    template = _environment().get_template("export.html")
     return template.render(
         college=college,
         generated_on=generated_at.strftime("%d %B %Y"),

@@ -14,6 +14,7 @@ from app.sar_review import (
     ACCESS_LOG_RULE,
     CRIME_AND_LEGAL,
     LEGAL_HOLD,
+    NOT_NAMED,
     OTHER_PERSON,
     SERIOUS_HARM,
     STAFF_NAMES,
@@ -88,7 +89,8 @@ class _Gatherer:
 
     def person(self, record: str, role_of: str, user_id: str | None) -> str | None:
         """Who wrote or did something, as the student is told: "STUDENT" for the student
-        themself, a staff role, or None; the name goes to the review file."""
+        themself, a staff role, NOT_NAMED for anyone else, None when nobody is recorded;
+        the name goes to the review file."""
         if user_id is None:
             return None
         if user_id == self.student.id or (
@@ -101,13 +103,13 @@ class _Gatherer:
             {
                 "record": record,
                 "field": role_of,
-                "roleGiven": role,
+                "roleGiven": role or NOT_NAMED,
                 "username": None if user is None else user.username,
                 "displayName": None if user is None else user.display_name,
                 "exemption": STAFF_NAMES if role is not None else OTHER_PERSON,
             }
         )
-        return role
+        return role or NOT_NAMED
 
     def _username(self, user_id: str | None) -> str | None:
         user = self.users.get(user_id or "")
@@ -300,7 +302,7 @@ class _Gatherer:
                     "record": f"concern:{c.id}",
                     "field": "raisedBy",
                     "reference": c.reference,
-                    "roleGiven": None,
+                    "roleGiven": NOT_NAMED,
                     "username": None if raiser is None else raiser.username,
                     "displayName": None if raiser is None else raiser.display_name,
                     "exemption": OTHER_PERSON,
@@ -393,12 +395,14 @@ class _Gatherer:
             )
         return given
 
-    def _event_role(self, event: AuditEvent) -> str | None:
+    def _event_role(self, event: AuditEvent) -> str:
         if event.action == "import":
             return "IMPORT"
         if "SELF" in event.relationships:
             return YOU
-        return staff_role(event.actor_roles)
+        if event.actor_id is None:  # a command run on the server (this export)
+            return "OPERATOR"
+        return staff_role(event.actor_roles) or NOT_NAMED
 
 
 def gather(session: Session, student: Student, shows_wellbeing: bool) -> Gathered:

@@ -2,12 +2,13 @@
 document (no script, inline styles) rendered from app/sar_templates/export.html."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from app.sar_review import ROLE_WORDS
 
@@ -54,9 +55,32 @@ def field_words(name: str) -> str:
     return spaced.lower()
 
 
+ACTION_WORDS = {
+    "import": "Records imported",
+    "SUBJECT_ACCESS_EXPORT": "A copy of your records made for you",
+}
+
+
+def action_words(action: str) -> str:
+    """addNote -> Add note; setRiskLevel -> Set risk level."""
+    if action in ACTION_WORDS:
+        return ACTION_WORDS[action]
+    return field_words(action).capitalize()
+
+
+def when(iso: str) -> Markup:
+    """An ISO time or date as a reader writes it, in a <time> element:
+    "13 November 2026, 14:05 UTC"; a date alone: "1 July 2026"."""
+    moment = datetime.fromisoformat(iso)
+    shown = f"{moment.day} {moment:%B %Y}"
+    if len(iso) > len("2026-07-01"):
+        shown += f", {moment.astimezone(UTC):%H:%M} UTC"
+    return Markup('<time datetime="{}">{}</time>').format(iso, shown)
+
+
 def who(role: str | None) -> str:
     if role is None:
-        return "a member of the College (not named)"
+        return "Not recorded"
     return ROLE_WORDS.get(role, words(role))
 
 
@@ -71,6 +95,8 @@ def _environment() -> Environment:
     )
     env.filters["field_words"] = field_words
     env.filters["words"] = words
+    env.filters["when"] = when
+    env.filters["action_words"] = action_words
     return env
 
 
@@ -78,7 +104,7 @@ def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> 
     template = _environment().get_template("export.html")
     return template.render(
         college=college,
-        generated_on=generated_at.strftime("%d %B %Y"),
+        generated_on=when(generated_at.date().isoformat()),
         s=given["student"],
         notes=given["notes"],
         consents=given["consents"],

@@ -66,8 +66,11 @@ ROLE_WORDS = {
     "SUPERVISOR": "Supervisor",
     "STUDENT": "you",
     "IMPORT": "records imported by the College",
+    "OPERATOR": "the College's operator",
+    "NOT_NAMED": "someone this copy does not name",
 }
 YOU = "STUDENT"
+NOT_NAMED = "NOT_NAMED"  # a person who is not staff: not even their role is given
 
 
 def staff_role(roles: Iterable[str]) -> str | None:

@@ -388,10 +388,12 @@ def test_held_back_items_go_to_review_with_their_exemption(
         for e in json.loads((tmp_path / "ef789" / "ef789.json").read_text())["auditEvents"]
     )
     raisers = [p for p in ab["peopleNotNamed"] if p["username"] == "cd456"]
-    assert [(p["field"], p["roleGiven"]) for p in raisers] == [("author", None)]
+    assert [(p["field"], p["roleGiven"]) for p in raisers] == [("author", "NOT_NAMED")]
     assert [p["username"] for p in xy["peopleNotNamed"] if p["field"] == "raisedBy"] == ["hu500"]
     assert len(ab["accessLogEntriesHeldBack"]) == 1  # the porters' board of lodge alerts
     ab_given = json.loads((tmp_path / "ab123" / "ab123.json").read_text())
+    concern_notes = [n for n in ab_given["notes"] if n["summary"].startswith("Concern raised")]
+    assert [n["writtenBy"] for n in concern_notes] == ["NOT_NAMED"]  # another student
     assert "RISK_HIGH" not in {a["kind"] for a in ab_given["alerts"]}
     assert "INCIDENT" in {a["kind"] for a in ab_given["alerts"]}
     assert [e["decision"] for e in ab_given["auditEvents"] if e["action"] == "setRiskLevel"] == [

@@ -339,7 +339,7 @@ BAD = [
     ({"measure": "NOTES", "by": "CATEGORY", "to": "yesterday"}, "to", "Enter a real date"),
     ({"measure": "NOTES", "by": "MONTH"}, "from", "grouping by MONTH needs 'from'"),
     ({"measure": "NOTES", "by": "CATEGORY", "then_by": "BASIS"}, "then_by", "cannot be grouped"),
-    ({"measure": "NOTES", "by": "CATEGORY", "then_by": "CATEGORY"}, "then_by", "twice"),
+    ({"measure": "NOTES", "by": "CATEGORY", "then_by": "CATEGORY"}, "then_by", "differs from the first"),
     (
         {"measure": "NOTES", "by": "CATEGORY", "from": "2026-05-01", "to": "2026-01-01"},
         "from",

@@ -23,6 +23,7 @@ from app.web.pages import (
     reports,
     student,
     student_actions,
+    student_consent,
     students,
 )
 from app.web.render import render
@@ -35,6 +36,7 @@ PAGES: list[Page] = [
     *students.PAGES,
     *student.PAGES,
     *student_actions.PAGES,
+    *student_consent.PAGES,
     *portal.PAGES,
     *lodge.PAGES,
     *own.PAGES,

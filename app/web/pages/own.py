@@ -110,7 +110,7 @@ async def give_consent(view: View) -> Response:
     categories = [c for c in dict.fromkeys(chosen) if c in known]
     if not categories or len(categories) != len(set(chosen)):
         errors["categories"] = "Choose at least one kind of note to share"
-    expires, problem = _end_of(values["expires"])
+    expires, problem = end_of_day(values["expires"])
     if problem:
         errors["expires"] = problem
     if not errors:
@@ -150,7 +150,7 @@ def _consent_form(
     )
 
 
-def _end_of(text: str) -> tuple[str | None, str]:
+def end_of_day(text: str) -> tuple[str | None, str]:
     """The end of the day `text` names, as the API's DateTime, or why it names none.
     Blank: no end date (the consent lasts until revoked)."""
     if not text:

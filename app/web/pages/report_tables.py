@@ -95,6 +95,8 @@ def read_request(params: dict[str, str]) -> Request:
         if values[name] and values[name] not in DIMENSIONS:
             asked.errors[name] = "Choose a grouping from the list"
     asked.group_by = [values[n] for n in ("by", "then_by") if values[n] in DIMENSIONS]
+    if values["then_by"] and values["then_by"] == values["by"] and "then_by" not in asked.errors:
+        asked.errors["then_by"] = "Choose a second grouping that differs from the first"
     for name in ("from", "to"):
         if not values[name]:
             continue

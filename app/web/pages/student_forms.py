@@ -21,6 +21,7 @@ DONE = {
     "alert": "The lodge alert was changed.",
     "disclosure": "The disclosure was recorded.",
     "revoked": "The consent was revoked.",
+    "consent": "The written consent was recorded.",
 }
 
 

@@ -187,6 +187,7 @@ class _Gatherer:
                 "body": note.body,
             }
             if named:
+                self.held_ids.update(a.id for a in added)
                 self.hold(
                     "notesNamingOtherStudents",
                     note.id,

@@ -166,11 +166,15 @@ def access_log_reads(student_id: str) -> list[ColumnElement[bool]]:
 
 
 def log_entry(
-    event: AuditEvent, reader_fields: frozenset[str], shows_wellbeing: bool
+    event: AuditEvent,
+    reader_fields: frozenset[str],
+    shows_wellbeing: bool,
+    gone: frozenset[str] = frozenset(),
 ) -> tuple[str, list[str]] | None:
     """What an access log shows of one read event to a reader who may read
     `reader_fields` of the student: (role, field names), or None when the entry is left
-    out. The same rule serves `Student.accessLog` and the subject access export."""
+    out. `gone`: names never to show (`note:<id>` of an erased note). The same rule
+    serves `Student.accessLog` and the subject access export."""
     if event.relationships == ["SELF"]:
         return None
     if any(
@@ -182,7 +186,13 @@ def log_entry(
         return None
     show_notes = "notes" in reader_fields
     role = _role(list(event.relationships), list(event.actor_roles))
-    names = api_names(event.field_names, show_notes)
+    shown = api_names(event.field_names, show_notes)
+    names = [
+        n for n in shown if n not in gone and (n != "legalHold" or "legal_hold" in reader_fields)
+    ]
+    if shown and not names:
+        # It read only what is gone, or a legal hold this reader may not read of.
+        return None
     if role == "WELLBEING" and not shows_wellbeing:
         names = []
     if not names and not show_notes and role != "WELLBEING":

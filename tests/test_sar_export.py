@@ -130,7 +130,7 @@ def _activity(service: Service) -> None:
     incident = """mutation($id: ID!) { addNote(input: {studentId: $id, category: INCIDENT,
         confidentiality: WELFARE_TEAM, summary: "Incident s-4", body: "Fire alarm"}) { id } }"""
     service.data("jt101", incident, {"id": ids["ab123"]})
-    now = datetime.now(UTC)
+    now, hold = datetime.now(UTC), new_id()
     with Session(service.engine) as session:
         note_of = {
             crsid: session.execute(
@@ -178,7 +178,7 @@ def _activity(service: Service) -> None:
                     created_at=now,
                 ),
                 LegalHold(
-                    id=new_id(),
+                    id=hold,
                     student_id=ids["ef789"],
                     reason="Litigation hold s-8",
                     set_by_id=users["st100"],
@@ -189,10 +189,26 @@ def _activity(service: Service) -> None:
         student = session.get(Student, ids["ef789"])
         assert student is not None
         student.left_at = date(2026, 7, 1)
-        draft = AuditDraft(
-            now, users["to300"], "to300", ("TUTORIAL_OFFICE",), "setLeftAt", "ALLOWED", student.id
-        )
-        commit_with_audit(session, [draft])
+        # Each write with its event, as the mutations write them (a note's amendment names
+        # the note, sealed for the Wellbeing tier).
+        writes = [
+            ("jt101", "amendNote", "ab123", (f"note:{note_of['ab123']}",), ()),
+            ("ab123", "addDisagreement", "ab123", (f"note:{note_of['ab123']}",), ()),
+            ("dt102", "amendNote", "ef789", (f"note:{note_of['ef789']}",), ()),
+            ("wb200", "amendNote", "cd456", (), (f"note:{note_of['cd456']}",)),
+            ("st100", "setLegalHold", "ef789", (f"legalHold:{hold}",), ()),
+            ("to300", "setLeftAt", "ef789", ("left_at",), ()),
+        ]
+        roles = {u: r for u, r in session.execute(text("SELECT username, roles FROM users"))}
+        commit_with_audit(
+            session,
+            [
+                AuditDraft(now, users[u], u, tuple(json.loads(roles[u]) if isinstance(roles[u], str)
+                           else roles[u]), action, "ALLOWED", ids[crsid], None,
+                           ("SELF",) if u == crsid else (), fields, sealed)
+                for u, action, crsid, fields, sealed in writes
+            ],
+        )  # fmt: skip
 
 
 @pytest.fixture
@@ -387,6 +403,15 @@ def test_held_back_items_go_to_review_with_their_exemption(
         e["action"] == "setLeftAt"
         for e in json.loads((tmp_path / "ef789" / "ef789.json").read_text())["auditEvents"]
     )
+    # An event about a held-back record is held back with it; a legal hold's, always.
+    held_events = {e["action"] for e in ef["auditEventsHeldBack"]}
+    assert held_events == {"import", "amendNote", "setLegalHold"}
+    assert {e["action"] for e in cd["auditEventsHeldBack"]} == {"import", "amendNote"}
+    ab_events = json.loads((tmp_path / "ab123" / "ab123.json").read_text())["auditEvents"]
+    assert {(e["action"], e["role"]) for e in ab_events} >= {
+        ("amendNote", "TUTOR"),
+        ("addDisagreement", "STUDENT"),
+    }
     raisers = [p for p in ab["peopleNotNamed"] if p["username"] == "cd456"]
     assert [(p["field"], p["roleGiven"]) for p in raisers] == [("author", "NOT_NAMED")]
     assert [p["username"] for p in xy["peopleNotNamed"] if p["field"] == "raisedBy"] == ["hu500"]

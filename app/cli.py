@@ -274,7 +274,7 @@ def parser() -> argparse.ArgumentParser:
         help="everything held about a student: DIR/CRSID.json and DIR/CRSID.html for them, "
         "DIR/CRSID-review.json (what was held back, and why) for the data protection officer",
     )
-    sar_export.add_argument("crsid")
+    sar_export.add_argument("crsid", help="the student's crsid")
     sar_export.add_argument(
         "--out", required=True, metavar="DIR", help="a folder that does not exist yet, or is empty"
     )

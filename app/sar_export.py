@@ -174,7 +174,7 @@ def sar_export(settings: Settings, crsid: str, out_dir: str, operator: str | Non
         engine.dispose()
     print(
         f"exported {exported} to {out}: {', '.join(files)}; "
-        f"{len(gathered.shown_note_ids)} note(s) given, {gathered.counts['heldBack']} item(s) "
-        "held back for review"
+        f"{len(gathered.shown_note_ids)} note(s) given; {gathered.counts['heldBack']} record(s) "
+        f"held back, and staff named by role only: see {exported}-review.json"
     )
     return 0

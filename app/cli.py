@@ -267,6 +267,22 @@ def parser() -> argparse.ArgumentParser:
     export = audit_commands.add_parser("export", help="the trail for the data protection officer")
     export.add_argument("--since", type=_moment, default=None, help="ISO 8601 time or date")
     export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    sar = commands.add_parser("sar", help="subject access requests (UK GDPR Article 15)")
+    sar_commands = sar.add_subparsers(dest="sar_command", required=True)
+    sar_export = sar_commands.add_parser(
+        "export",
+        help="everything held about a student: DIR/CRSID.json and DIR/CRSID.html for them, "
+        "DIR/CRSID-review.json (what was held back, and why) for the data protection officer",
+    )
+    sar_export.add_argument("crsid", help="the student's crsid")
+    sar_export.add_argument(
+        "--out", required=True, metavar="DIR", help="a folder that does not exist yet, or is empty"
+    )
+    sar_export.add_argument(
+        "--operator",
+        default=os.environ.get("USER"),
+        help="who runs the export, recorded as the actor of its audit event (default $USER)",
+    )
     policy = commands.add_parser("policy", help="show what the live policy enforces")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     policy_commands.add_parser("matrix", help="the reading table (relationship x field)")
@@ -320,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.demo import demo_secret
 
             settings = settings.model_copy(update={"jwt_secret": demo_secret()})
-        if args.command not in ("load", "stats", "audit", "policy", "db", "retention"):
+        if args.command not in ("load", "stats", "audit", "policy", "db", "retention", "sar"):
             settings.check()
         if args.command == "serve":
             return _serve(settings, args.host, args.port, args.workers)
@@ -338,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.audit_command == "checkpoint":
                 return audit_cli.audit_checkpoint_command(settings)
             return audit_cli.audit_export(settings, args.since, args.format)
+        if args.command == "sar":
+            from app.sar_export import sar_export
+
+            return sar_export(settings, args.crsid, args.out, args.operator)
         if args.command == "policy":
             from app import audit_cli
 

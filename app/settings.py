@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     # Years after a student's leftAt that their welfare records are kept (the HE retention
     # schedule: six). A whole number of years, 1 to 100.
     retention_years: int = Field(default=6, ge=1, le=100)
+    # The College's name, as a subject access export names it (app/sar_export.py).
+    college_name: str = "the College"
 
     log_level: str = "INFO"
 

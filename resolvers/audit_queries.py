@@ -172,6 +172,52 @@ def _erased_notes(ctx: RequestContext, events: list[AuditEvent]) -> set[str]:
     return {f"note:{n}" for n in named - found}
 
 
+def access_log_reads(student_id: str) -> list[ColumnElement[bool]]:
+    """The events an access log is made of: the allowed reads of the student's record."""
+    return [
+        col(AuditEvent.student_id) == student_id,
+        col(AuditEvent.action) == "read",
+        col(AuditEvent.decision) == "ALLOWED",
+    ]
+
+
+def log_entry(
+    event: AuditEvent,
+    reader_fields: frozenset[str],
+    shows_wellbeing: bool,
+    gone: frozenset[str] = frozenset(),
+) -> tuple[str, list[str]] | None:
+    """What an access log shows of one read event to a reader who may read
+    `reader_fields` of the student: (role, field names), or None when the entry is left
+    out. `gone`: names never to show (`note:<id>` of an erased note). The same rule
+    serves `Student.accessLog` and the subject access export."""
+    if event.relationships == ["SELF"]:
+        return None
+    if any(
+        n.startswith("filter:") and n.removeprefix("filter:") not in reader_fields
+        for n in event.field_names
+    ):
+        # A list filtered on a value this reader may not read (a porter's board of
+        # lodge alerts) returned the student: the entry itself would reveal the value.
+        return None
+    show_notes = "notes" in reader_fields
+    role = _role(list(event.relationships), list(event.actor_roles))
+    shown = api_names(event.field_names, show_notes)
+    names = [
+        n for n in shown if n not in gone and (n != "legalHold" or "legal_hold" in reader_fields)
+    ]
+    if shown and not names:
+        # It read only what is gone, or a legal hold this reader may not read of.
+        return None
+    if role == "WELLBEING" and not shows_wellbeing:
+        names = []
+    if not names and not show_notes and role != "WELLBEING":
+        # Nothing this reader may see was read (only notes, which a student may not
+        # read): an entry would only say that notes exist.
+        return None
+    return role, names
+
+
 def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRecord]:
     """Who read this student's record and through which role, newest first; the
     student's own reads are left out. Staff are named only where the College chooses;
@@ -181,11 +227,7 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
     query = (
         select(AuditEvent, actor.username, actor.display_name)
         .outerjoin(actor, col(actor.id) == col(AuditEvent.actor_id))
-        .where(
-            col(AuditEvent.student_id) == student.row.id,
-            col(AuditEvent.action) == "read",
-            col(AuditEvent.decision) == "ALLOWED",
-        )
+        .where(*access_log_reads(student.row.id))
         .order_by(col(AuditEvent.seq).desc())
         .limit(ACCESS_LOG_LENGTH)
     )
@@ -195,35 +237,12 @@ def access_log(ctx: RequestContext, student: StudentRecord) -> list[AccessLogRec
         query = query.where(~hidden_from_senior())
     show_notes = "notes" in student.fields
     rows = list(ctx.session.exec(query))
-    erased = _erased_notes(ctx, [e for e, _, _ in rows]) if show_notes else set()
+    erased = frozenset(_erased_notes(ctx, [e for e, _, _ in rows])) if show_notes else frozenset()
     entries = []
     for event, username, display_name in rows:
-        if event.relationships == ["SELF"]:
-            continue
-        if any(
-            n.startswith("filter:") and n.removeprefix("filter:") not in student.fields
-            for n in event.field_names
-        ):
-            # A list filtered on a value this reader may not read (a porter's board of
-            # lodge alerts) returned the student: the entry itself would reveal the value.
-            continue
-        role = _role(list(event.relationships), list(event.actor_roles))
-        shown = api_names(event.field_names, show_notes)
-        names = [
-            n
-            for n in shown
-            if n not in erased and (n != "legalHold" or "legal_hold" in student.fields)
-        ]
-        if shown and not names:
-            # It read only notes since erased (or a legal hold this reader may not read
-            # of): the entry would name nothing, or what is gone.
-            continue
-        if role == "WELLBEING" and not ctx.access_log_shows_wellbeing:
-            names = []
-        if not names and not show_notes and role != "WELLBEING":
-            # Nothing this reader may see was read (only notes, which a student may not
-            # read): an entry would only say that notes exist.
+        shown = log_entry(event, student.fields, ctx.access_log_shows_wellbeing, erased)
+        if shown is None:
             continue
         named = staff(username, display_name) if ctx.access_log_names_staff else None
-        entries.append(AccessLogRecord(event, role, named, names))
+        entries.append(AccessLogRecord(event, shown[0], named, shown[1]))
     return entries

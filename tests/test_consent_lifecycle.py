@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.conftest import Service
 from tests.test_mutations_support import (
     C_DOS_EXPIRED,
@@ -108,17 +110,26 @@ def test_grant_then_revoke(service_factory: ServiceFactory) -> None:
 def test_expiry(service_factory: ServiceFactory) -> None:
     service = service_factory(college())
     main = student_id(service.engine, MAIN)
-    expires = datetime.now(UTC) + timedelta(seconds=2)
-    granted = service.data(
-        MAIN, GRANT, _grant(main, categories=["ACADEMIC", "HEALTH"], expiresAt=expires.isoformat())
-    )["grantConsent"]
-    assert datetime.fromisoformat(granted["expiresAt"]) == expires
-    summaries = {n["summary"] for n in _dos_view(service, main)["notes"]}
-    assert summaries == {TEAM_SUMMARY, TEAM_HEALTH_SUMMARY}
-    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.3)
-    view = _dos_view(service, main)
-    assert view["notes"] is None
-    assert [c["active"] for c in view["consents"]] == [False]
+    # A loaded machine may take longer than a short window before the first read: that try
+    # proves nothing, so a longer window is tried (never a weaker check).
+    for window in (2, 10, 40):
+        expires = datetime.now(UTC) + timedelta(seconds=window)
+        granted = service.data(
+            MAIN,
+            GRANT,
+            _grant(main, categories=["ACADEMIC", "HEALTH"], expiresAt=expires.isoformat()),
+        )["grantConsent"]
+        assert datetime.fromisoformat(granted["expiresAt"]) == expires
+        before = _dos_view(service, main)
+        if datetime.now(UTC) >= expires:
+            continue  # this consent has expired already: it is inactive like the last one
+        assert {n["summary"] for n in before["notes"]} == {TEAM_SUMMARY, TEAM_HEALTH_SUMMARY}
+        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.3)
+        view = _dos_view(service, main)
+        assert view["notes"] is None
+        assert {c["active"] for c in view["consents"]} == {False}
+        return
+    pytest.fail("the machine never read the consent inside a 40 s window")
 
 
 def test_expired_and_revoked_consents_from_the_dataset_unlock_nothing(

@@ -28,6 +28,9 @@ from sqlalchemy import Connection, text
 
 from benchmarks.scenarios import Scenario
 
+# the caller, an uncorrelated scalar subquery: computed once per statement
+ME = "(SELECT id FROM users WHERE username = :username)"
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -102,14 +105,14 @@ def _connection(
 ) -> str:
     """The `students(first:)` connection over the visible students, name then id order.
     `node` is the JSON of one student, over `p` (students), `t` (the tutor, users)."""
-    page = "SELECT s.* FROM students s, me WHERE " + visible + " ORDER BY s.name, s.id LIMIT :first"
+    page = "SELECT s.* FROM students s WHERE " + visible + " ORDER BY s.name, s.id LIMIT :first"
     edge_pairs = ([("cursor", d.position("p"))] if cursor else []) + [("node", node)]
     pairs: list[tuple[str, str]] = []
     if total:
-        pairs.append(("totalCount", f"(SELECT count(*) FROM students s, me WHERE {visible})"))
+        pairs.append(("totalCount", f"(SELECT count(*) FROM students s WHERE {visible})"))
     if page_info:
         more = (
-            f"(SELECT count(*) FROM (SELECT 1 FROM students s, me WHERE {visible} "
+            f"(SELECT count(*) FROM (SELECT 1 FROM students s WHERE {visible} "
             "LIMIT :first + 1) AS more) > :first"
         )
         last = f"SELECT {d.position('l')} FROM page l ORDER BY l.name DESC, l.id DESC LIMIT 1"
@@ -129,10 +132,7 @@ def _connection(
     answer = d.obj(("data", d.obj(("students", d.obj(*pairs)))))
     if d.postgresql:
         answer = f"CAST({answer} AS text)"  # the JSON text as written, not decoded
-    return (
-        "WITH me AS (SELECT id FROM users WHERE username = :username), "
-        f"page AS ({page}) SELECT {answer}"
-    )
+    return f"WITH page AS ({page}) SELECT {answer}"
 
 
 def _notes(d: Dialect, where: str, fields: list[str], author: bool) -> str:
@@ -219,20 +219,20 @@ def dos(d: Dialect) -> str:
     """dos000, Director of Studies: their own students; the notes of the welfare team's
     tier in the categories the student consents (actively) to show them, and null when
     no consent to them is active; the consents given to them."""
-    mine = "s.id IN (SELECT student_id FROM directors_of_studies WHERE user_id = me.id)"
+    mine = f"s.id IN (SELECT student_id FROM directors_of_studies WHERE user_id = {ME})"
     granted = (
-        "SELECT 1 FROM consents g, me WHERE g.student_id = p.id AND g.recipient_id = me.id "
+        f"SELECT 1 FROM consents g WHERE g.student_id = p.id AND g.recipient_id = {ME} "
         f"AND {_active('g')}"
     )
     if d.postgresql:
         categories = (
-            "SELECT json_array_elements_text(g.categories) FROM consents g, me "
-            f"WHERE g.student_id = p.id AND g.recipient_id = me.id AND {_active('g')}"
+            "SELECT json_array_elements_text(g.categories) FROM consents g "
+            f"WHERE g.student_id = p.id AND g.recipient_id = {ME} AND {_active('g')}"
         )
     else:
         categories = (
-            "SELECT j.value FROM consents g, me, json_each(g.categories) j "
-            f"WHERE g.student_id = p.id AND g.recipient_id = me.id AND {_active('g')}"
+            "SELECT j.value FROM consents g, json_each(g.categories) j "
+            f"WHERE g.student_id = p.id AND g.recipient_id = {ME} AND {_active('g')}"
         )
     notes = _notes(
         d, f"n.confidentiality = 'WELFARE_TEAM' AND n.category IN ({categories})", [], False
@@ -246,7 +246,7 @@ def dos(d: Dialect) -> str:
             ("expiresAt", d.ts("c.expires_at")),
             ("active", d.boolean(_active("c"))),
         ),
-        "FROM consents c, me WHERE c.student_id = p.id AND c.recipient_id = me.id",
+        f"FROM consents c WHERE c.student_id = p.id AND c.recipient_id = {ME}",
         "c.granted_at DESC, c.id",
     )
     node = d.obj(
@@ -293,7 +293,7 @@ def tutor(d: Dialect) -> str:
             _notes(d, "n.confidentiality = 'WELFARE_TEAM'", ["confidentiality", "body"], True),
         ),
     )
-    return _connection(d, "s.tutor_id = me.id", node, cursor=False, total=True, page_info=False)
+    return _connection(d, f"s.tutor_id = {ME}", node, cursor=False, total=True, page_info=False)
 
 
 BUILDERS = {"senior": senior, "dos": dos, "porter": porter, "tutor": tutor}

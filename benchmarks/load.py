@@ -29,9 +29,12 @@ def _free_port() -> int:
 
 
 class Server:
-    """`uvicorn app.factory:create_app --factory`, one worker, as a child process."""
+    """`uvicorn app.factory:create_app --factory` as a child process, `workers` worker
+    processes (uvicorn's --workers), with a request deadline of `timeout` seconds."""
 
-    def __init__(self, database_url: str, secret: str) -> None:
+    def __init__(
+        self, database_url: str, secret: str, workers: int = 1, timeout: float = 120.0
+    ) -> None:
         self.port = _free_port()
         # A deadline of 120 s instead of 10 (so an overloaded level still completes and is
         # measured), and no per-user rate limit (one bench user sends thousands of requests).
@@ -40,7 +43,7 @@ class Server:
             NEEDTOKNOW_DATABASE_URL=database_url,
             NEEDTOKNOW_JWT_SECRET=secret,
             PYTHONPATH=str(ROOT),
-            NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS="120",
+            NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS=str(timeout),
             NEEDTOKNOW_RATE_LIMIT_PER_USER="100000000",
             NEEDTOKNOW_RATE_LIMIT_PER_ADDRESS="100000000",
         )
@@ -58,6 +61,8 @@ class Server:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             cwd=ROOT,
             env=env,

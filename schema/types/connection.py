@@ -4,6 +4,7 @@ import strawberry
 
 from authz.facts import Carrier
 from resolvers.context import RequestContext
+from resolvers.records import StudentRecord
 from resolvers.students import StudentPage, count_students, cursor_for
 from schema.guard import build, guarded
 from schema.types.student import Student
@@ -17,11 +18,19 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _edge_cursor(root: "StudentEdge", info: strawberry.Info[RequestContext, None]) -> str:
+    return cursor_for(info.context, root.record.row)
+
+
 @guarded
 @strawberry.type
 class StudentEdge:
+    """`cursor` is sealed only when a document asks for it (an AES-GCM seal per student
+    otherwise spent on every page: issue 16)."""
+
     shown: strawberry.Private[frozenset[str]]
-    cursor: str
+    record: strawberry.Private[StudentRecord]
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: Student
 
 
@@ -37,12 +46,16 @@ def connection_values(
     edge_fields = ctx.decisions.fields(Carrier(edge_type.__name__))
     return {
         "edges": [build(edge_type, edge_fields, {"cursor": c, "node": n}) for c, n in edges],
-        "page_info": build(
-            PageInfo,
-            ctx.decisions.fields(Carrier("PageInfo")),
-            {"has_next_page": has_next_page, "end_cursor": end_cursor},
-        ),
+        "page_info": page_info(ctx, has_next_page, end_cursor),
     }
+
+
+def page_info(ctx: RequestContext, has_next_page: bool, end_cursor: str | None) -> PageInfo:
+    return build(
+        PageInfo,
+        ctx.decisions.fields(Carrier("PageInfo")),
+        {"has_next_page": has_next_page, "end_cursor": end_cursor},
+    )
 
 
 def _total_count(root: "StudentConnection", info: strawberry.Info[RequestContext, None]) -> int:
@@ -60,6 +73,12 @@ class StudentConnection:
 
     @classmethod
     def of(cls, ctx: RequestContext, page: StudentPage) -> "StudentConnection":
-        edges = [(cursor_for(ctx, r.row), Student.of(ctx, r)) for r in page.records]
-        values = connection_values(ctx, StudentEdge, edges, page.has_next_page, page.end_cursor)
+        edge_fields = ctx.decisions.fields(Carrier("StudentEdge"))
+        values = {
+            "edges": [
+                build(StudentEdge, edge_fields, {"node": Student.of(ctx, r)}, record=r)
+                for r in page.records
+            ],
+            "page_info": page_info(ctx, page.has_next_page, page.end_cursor),
+        }
         return build(cls, ctx.decisions.fields(Carrier("StudentConnection")), values, page=page)

@@ -43,7 +43,7 @@ def _report(plan: Plan, applied: bool) -> None:
         print(f"kept under a legal hold: {len(plan.held)} student(s): {_students(plan.held)}")
     if plan.already_erased:
         print(f"already erased earlier (nothing left): {len(plan.already_erased)} student(s)")
-    if applied:
+    if applied and plan.erase:
         print("the names, crsids, courses, tutors and teaching ties of these students remain")
 
 

@@ -11,6 +11,7 @@ written) writes nothing at all."""
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from models.db import make_engine, utcnow
 from models.tables import NoteShown, Student
 
 ACTION = "SUBJECT_ACCESS_EXPORT"
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
 
 class ExportError(Exception):
@@ -60,6 +62,16 @@ def _find(session: Session, crsid: str) -> Student:
     if exact or len(rows) == 1:
         return (exact or rows)[0]
     raise ExportError(f"no student has the crsid {given!r}: nothing written")
+
+
+def _file_stem(crsid: str) -> str:
+    """The crsid as the files' name: refused unless it is a plain file name."""
+    if not SAFE_NAME.fullmatch(crsid):
+        raise ExportError(
+            f"the crsid {crsid!r} cannot name a file (letters, digits, '.', '_' and '-' "
+            "only, not first '.'): nothing written"
+        )
+    return crsid
 
 
 def _files(
@@ -153,6 +165,7 @@ def sar_export(settings: Settings, crsid: str, out_dir: str, operator: str | Non
         with Session(engine) as session:
             try:
                 student = _find(session, crsid)
+                _file_stem(student.crsid)
             except ExportError as exc:
                 return _refuse(str(exc))
             exported = student.crsid

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from app.sar_review import ROLE_WORDS
 
@@ -68,14 +67,14 @@ def action_words(action: str) -> str:
     return field_words(action).capitalize()
 
 
-def when(iso: str) -> Markup:
-    """An ISO time or date as a reader writes it, in a <time> element:
-    "13 November 2026, 14:05 UTC"; a date alone: "1 July 2026"."""
+def when(iso: str) -> str:
+    """An ISO time or date as a reader writes it: "13 November 2026, 14:05 UTC"; a
+    date alone: "1 July 2026". (The template puts it in a <time> element.)"""
     moment = datetime.fromisoformat(iso)
     shown = f"{moment.day} {moment:%B %Y}"
     if len(iso) > len("2026-07-01"):
         shown += f", {moment.astimezone(UTC):%H:%M} UTC"
-    return Markup('<time datetime="{}">{}</time>').format(iso, shown)
+    return shown
 
 
 def who(role: str | None) -> str:
@@ -104,7 +103,7 @@ def render_html(given: dict[str, Any], college: str, generated_at: datetime) -> 
     template = _environment().get_template("export.html")
     return template.render(
         college=college,
-        generated_on=when(generated_at.date().isoformat()),
+        generated_on=generated_at.date().isoformat(),
         s=given["student"],
         notes=given["notes"],
         consents=given["consents"],

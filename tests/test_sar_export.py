@@ -497,3 +497,19 @@ def test_an_empty_out_folder_is_used_and_a_failed_commit_leaves_no_files(
         assert "database failed" in capsys.readouterr().err
         assert not out.exists() or list(out.iterdir()) == []
     assert _state(service.engine) == before
+
+
+def test_a_crsid_that_cannot_name_a_file_is_refused(
+    service_factory: Callable[..., Service],
+    cli: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = _dataset(0)
+    data["students"].append({"crsid": "../up", "name": "U. Pp", "tutor": "jt101"})
+    service = service_factory(data)
+    before = _state(service.engine)
+    assert cli(service, "sar", "export", "../up", "--out", str(tmp_path / "out")) != 0
+    assert "cannot name a file" in capsys.readouterr().err
+    assert _state(service.engine) == before
+    assert not (tmp_path / "out").exists() and not (tmp_path / "up.json").exists()

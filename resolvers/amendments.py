@@ -8,6 +8,7 @@ answer for each (standing, tier, category) is compiled into the WHERE clause, as
 notes themselves are (resolvers/batches.py)."""
 
 from collections import defaultdict
+from threading import Lock
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -26,6 +27,7 @@ AMENDMENTS = "amendments"
 
 # batch -> note id -> its amendments, oldest first (for the batch's lifetime: one request)
 _LOADED: "WeakKeyDictionary[StudentBatch, dict[str, list[NoteAmendment]]]" = WeakKeyDictionary()
+_LOADED_LOCK = Lock()  # requests run in threads; each touches only its own batches
 
 
 def _readable(ctx: RequestContext, standing: Standing) -> list[ColumnElement[bool]]:
@@ -68,9 +70,12 @@ def amendments_of(ctx: RequestContext, note: NoteRecord) -> list[NoteAmendment]:
     if AMENDMENTS not in note.fields:
         return []
     batch = note.student.batch
-    loaded = _LOADED.get(batch)
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(batch)
     if loaded is None:
-        loaded = _LOADED[batch] = _load(ctx, batch)
+        loaded = _load(ctx, batch)
+        with _LOADED_LOCK:
+            _LOADED[batch] = loaded
     return loaded.get(note.row.id, [])
 
 

@@ -37,20 +37,28 @@ from tests.test_mutations_support import (
     SET_RISK,
     STUDENT_NOTES,
     SUP,
+    TEAM_SUMMARY,
     TUTOR,
     TUTOR_B,
     WELLBEING,
+    WELLBEING_SUMMARY,
     audit_decisions,
     college,
     consent_id,
     dump,
     error_codes,
     error_messages,
+    note_by_body,
     note_row,
     student_id,
 )
 
 ServiceFactory = Callable[[dict[str, Any]], Service]
+AMEND = "mutation($id: ID!, $text: String!) { amendNote(noteId: $id, text: $text) { id } }"
+DISAGREE = (
+    "mutation($id: ID!, $statement: String!) "
+    "{ addDisagreement(noteId: $id, statement: $statement) { id } }"
+)
 
 # ---- ACCESS.md, "Acting", as data -----------------------------------------------------------
 EVERYONE = frozenset(
@@ -80,6 +88,12 @@ ACTING: dict[str, frozenset[str]] = {
     "revokeConsent": frozenset({"SELF", "OFFICE", "TUTOR", "SENIOR"}),
     "recordDisclosure": TEAM,
     "raiseConcern": EVERYONE,
+    # docs/ACCESS.md "The records' lifecycle": the author (the tutor's note), SENIOR for the
+    # team tier, WELLBEING for theirs; a statement only about a note given to the student
+    # (none is, in this college). Every case: tests/test_amendments_matrix.py.
+    "amendNote WELFARE_TEAM by the tutor": frozenset({"TUTOR", "SENIOR"}),
+    "amendNote WELLBEING_TEAM by the Wellbeing Team": frozenset({"WELLBEING"}),
+    "addDisagreement not given to the student": frozenset(),
 }
 
 # one user per relationship key of ACCESS.md (DUTY off shift has no relationship)
@@ -105,6 +119,8 @@ ACTORS: dict[str, tuple[str, str]] = {
 class Ids:
     student: str
     consent: str
+    team_note: str = ""
+    wellbeing_note: str = ""
 
 
 Case = Callable[[Ids], tuple[str, dict[str, Any], str]]  # (document, variables, root field)
@@ -171,6 +187,21 @@ CASES: dict[str, Case] = {
         {"input": {"crsid": MAIN, "description": "Seemed very low at the bar"}},
         "raiseConcern",
     ),
+    "amendNote WELFARE_TEAM by the tutor": lambda ids: (
+        AMEND,
+        {"id": ids.team_note, "text": "It was two supervisions, not three"},
+        "amendNote",
+    ),
+    "amendNote WELLBEING_TEAM by the Wellbeing Team": lambda ids: (
+        AMEND,
+        {"id": ids.wellbeing_note, "text": "The session was on Tuesday"},
+        "amendNote",
+    ),
+    "addDisagreement not given to the student": lambda ids: (
+        DISAGREE,
+        {"id": ids.team_note, "statement": "I did attend both"},
+        "addDisagreement",
+    ),
 }
 
 
@@ -190,7 +221,12 @@ def test_the_table_covers_every_mutation_of_the_contract(service_factory: Servic
 def test_acting_matrix(service_factory: ServiceFactory, actor_label: str) -> None:
     username, key = ACTORS[actor_label]
     service = service_factory(college())
-    ids = Ids(student_id(service.engine, MAIN), consent_id(service.engine, C_SUP_ACTIVE))
+    ids = Ids(
+        student_id(service.engine, MAIN),
+        consent_id(service.engine, C_SUP_ACTIVE),
+        note_by_body(service.engine, f"Body of: {TEAM_SUMMARY}")["id"],
+        note_by_body(service.engine, f"Body of: {WELLBEING_SUMMARY}")["id"],
+    )
     problems: list[str] = []
     for name, case in CASES.items():
         document, variables, root = case(ids)
@@ -239,7 +275,9 @@ def test_unknown_unseeable_and_refused_ids_answer_alike(service_factory: Service
     service = service_factory(college())
     main, other = student_id(service.engine, MAIN), student_id(service.engine, OTHER)
     for name, case in CASES.items():
-        if name in ("raiseConcern", "revokeConsent"):
+        if name in ("raiseConcern", "revokeConsent") or name.startswith(
+            ("amendNote", "addDisagreement")
+        ):  # acting on a note id: tests/test_amendments_matrix.py
             continue
         document, variables, _ = case(Ids(main, ""))
         allowed = "OFFICE" if name == "grantConsent" else "WELLBEING"

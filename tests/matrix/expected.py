@@ -118,6 +118,7 @@ NOTE_SELECTION = f"""
   author {CONTACT}
   summary
   body
+  amendments {{ kind text }}
 """
 DISCLOSURE_SELECTION = f"""
   id
@@ -334,6 +335,8 @@ def expected_note_json(
         "author": contact(ds, note["author"]),
         "summary": note["summary"],
         "body": note["body"],
+        # docs/ACCESS.md "The records' lifecycle": with the body (none in this college)
+        "amendments": [],
     }
     if mode == "full":
         return full

@@ -268,6 +268,8 @@ class Connection:
                         await event(None)
         except ws_events.Gone:
             await self.close(FORBIDDEN, "no longer allowed this subscription")
+        except (WebSocketDisconnect, OSError):  # the client went away mid-send
+            self.tasks.cancel_scope.cancel()
         except Exception:
             log.exception("subscription failed")
             await self.close(INTERNAL, "internal error")

@@ -12,10 +12,10 @@ alone. The socket:
    token in its payload, or the session cookie from this site's own Origin. Refused:
    4401 (no, bad or expired credential; counted towards the lock-outs as on POST), 4403
    (foreign Origin, not a user of the service), 4429 (rate limited or locked out);
-3. `subscribe`: the document is checked as on POST and the root field by the policy
-   (app/ws_events.py); a user may hold NEEDTOKNOW_LIVE_MAX_PER_USER subscriptions, this
-   process NEEDTOKNOW_LIVE_MAX_TOTAL: beyond, an `error` message (code
-   TOO_MANY_SUBSCRIPTIONS) and nothing starts;
+3. `subscribe`: counted by the user's rate limit like a request; the document is checked
+   as on POST and the root field by the policy (app/ws_events.py); a user may hold
+   NEEDTOKNOW_LIVE_MAX_PER_USER subscriptions, this process NEEDTOKNOW_LIVE_MAX_TOTAL:
+   beyond, an `error` message (code TOO_MANY_SUBSCRIPTIONS) and nothing starts;
 4. every NEEDTOKNOW_LIVE_POLL_SECONDS, each subscription looks for new deliveries (a
    poll of the database, so deliveries made by any worker or host arrive alike) and
    sends one `next` per event;
@@ -223,6 +223,11 @@ class Connection:
         if sub_id in self.running:
             raise Closed(4409, f"Subscriber for {sub_id} already exists")
         username = self.credential.username
+        limited = await self.live.endpoint.limiter.authenticated(username)  # as a request
+        if limited:
+            errors = error_body(limited.message, limited.code)["errors"]
+            await self.send(json.dumps({"type": "error", "id": sub_id, "payload": errors}))
+            return
         try:
             checked = await self.live.thread(
                 ws_events.check, self.live.endpoint, username, message.get("payload")

@@ -272,3 +272,20 @@ def test_what_a_notice_reveals_is_audited_as_the_alerts_query_audits_it(site: Li
     site.graphql("dt102", listed, {})
     assert _events(site, "Watch") == [("read", "ALLOWED", student, ["riskLevel"])]
     assert _events(site, "Watch") == _events(site, "Listed")
+
+
+def test_subscribing_counts_against_the_users_rate_limit(tmp_path: Path) -> None:
+    with live_site(tmp_path, rate_limit_per_user=2) as site:
+        with signed_in(site, "dt102") as socket:  # the connection and "1": two requests
+            socket.subscribe("2")
+            refused = socket.receive()
+            assert refused["type"] == "error" and refused["id"] == "2", refused
+            assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+        with subscriber(site) as again:  # a new connection within the window: refused
+            again.send(
+                {
+                    "type": "connection_init",
+                    "payload": {"authorization": f"Bearer {site.token('dt102')}"},
+                }
+            )
+            assert again.closed_with() == 4429

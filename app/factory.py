@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app.alert_worker import AlertWorker
 from app.audit_key import keyed
@@ -23,6 +23,7 @@ from app.logs import adopt_server_loggers, configure_logging
 from app.oidc import Clock, IdentityProvider, ProviderUnavailable, system_clock
 from app.sessions import SessionStore
 from app.settings import Settings
+from app.ws import LiveEndpoint
 from authz.engine import build_oso
 from models.db import make_engine
 from resolvers.cursors import CursorSigner
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        # live alerts: subscriptions over WebSocket (graphql-transport-ws), app/ws.py
+        WebSocketRoute("/graphql/ws", LiveEndpoint(endpoint, authenticator, clock).handle),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

@@ -68,6 +68,10 @@ from schema.selection import python_name, selected_fields
 log = logging.getLogger("needtoknow.graphql")
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+SUBSCRIPTIONS_ELSEWHERE = (
+    "subscriptions are served over WebSocket at /graphql/ws (graphql-transport-ws), "
+    "not by POST"
+)
 
 
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
@@ -338,6 +342,8 @@ class GraphQLEndpoint:
         if operation is None:
             return 200, error_body("name the operation to run (operationName)", "BAD_USER_INPUT")
         kind = operation.operation.value
+        if kind == "subscription":  # app/ws.py serves them
+            return 200, error_body(SUBSCRIPTIONS_ELSEWHERE, "BAD_REQUEST")
         root_fields = _root_fields(document, operation.selection_set)
         trace["operation"] = kind
         trace["fields"] = sorted(root_fields | set(trace.get("fields", [])))

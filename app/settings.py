@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     alert_poll_seconds: float = Field(default=2.0, gt=0)
     alert_timezone: str = "Europe/London"  # the "raised HH:MM" of a message
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Live alerts (GraphQL subscriptions over WebSocket at /graphql/ws, app/ws.py): how
+    # often an open subscription looks for new deliveries (and a session socket checks
+    # its session), and how many subscriptions one user, and this process, may hold open.
+    live_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    live_max_per_user: int = Field(default=10, ge=1)
+    live_max_total: int = Field(default=500, ge=1)
 
     # --- records lifecycle (issue 15; app/retention_cli.py) ----------------------------
     # Years after a student's leftAt that their welfare records are kept (the HE retention

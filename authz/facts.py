@@ -82,7 +82,7 @@ class DisclosureClass:
 
 @dataclass(frozen=True, slots=True)
 class RootField:
-    operation: str  # "query" or "mutation"
+    operation: str  # "query", "mutation" or "subscription"
     name: str
 
 

@@ -8,6 +8,7 @@ from schema.prepared import PreparedDocument
 from schema.query import Query
 from schema.serialised import SerialisingExecutor
 from schema.statistics_query import StatisticsQuery
+from schema.subscription import Subscription
 
 
 def build_schema() -> strawberry.Schema:
@@ -15,6 +16,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=query,
         mutation=Mutation,
+        subscription=Subscription,
         execution_context_class=SerialisingExecutor,
         extensions=[PreparedDocument],
     )

@@ -1,6 +1,7 @@
 """Fail closed: every field of every type the API exposes is named by a policy rule, and
 a field added without one is denied at run time."""
 
+from collections.abc import AsyncGenerator
 from itertools import product
 from typing import Any
 
@@ -83,7 +84,7 @@ def unruled_fields(schema: strawberry.Schema, oso: Oso) -> list[str]:
         converter = schema.config.name_converter
         python_names = {converter.from_field(f): f.python_name for f in definition.fields}
         fields = [python_names.get(f, f) for f in graphql_type.fields]
-        if name in ("Query", "Mutation"):
+        if name in ("Query", "Mutation", "Subscription"):
             operation = name.lower()
             missing += [
                 f"{name}.{f}"
@@ -128,9 +129,16 @@ def test_a_field_added_without_a_rule_is_found(oso: Oso) -> None:
         def secret_backdoor(self) -> int:  # pragma: no cover - never executed
             raise AssertionError
 
-    found = unruled_fields(strawberry.Schema(query=Query), oso)
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def secret_feed(self) -> AsyncGenerator[int, None]:  # pragma: no cover
+            yield 0
+
+    found = unruled_fields(strawberry.Schema(query=Query, subscription=Subscription), oso)
     assert "PageInfo.leaked_total" in found
     assert "Query.secret_backdoor" in found
+    assert "Subscription.secret_feed" in found
     assert "PageInfo.has_next_page" not in found
 
 
@@ -163,3 +171,6 @@ def test_a_field_without_a_rule_is_null_at_run_time() -> None:
 def test_an_unknown_root_field_is_refused_by_the_policy(oso: Oso) -> None:
     assert not oso.is_allowed(EVERYONE, "call", RootField("query", "secret_backdoor"))
     assert not oso.is_allowed(EVERYONE, "call", RootField("mutation", "delete_note"))
+    assert not oso.is_allowed(EVERYONE, "call", RootField("subscription", "secret_feed"))
+    # the subscription's name under another operation is not allowed either
+    assert not oso.is_allowed(EVERYONE, "call", RootField("query", "alert_notices"))

@@ -95,3 +95,12 @@ carrier_field("AlertConnection", "page_info");
 carrier_field("AlertConnection", "unread_count");
 carrier_field("AlertEdge", "cursor");
 carrier_field("AlertEdge", "node");
+
+# ---- live delivery (issue 17): the subscription of one's own alerts ----
+# Every signed-in user has their own alerts; each notice carries their unread count and
+# an Alert read by the rules above (app/ws.py, schema/subscription.py).
+allow(_: Caller, "call", field: RootField) if
+    field.operation = "subscription" and field.name = "alert_notices";
+
+carrier_field("AlertNotice", "unread_count");
+carrier_field("AlertNotice", "alert");

@@ -27,6 +27,7 @@ from app.ws import LiveEndpoint
 from authz.engine import build_oso
 from models.db import make_engine
 from resolvers.cursors import CursorSigner
+from resolvers.deadline import bound_statements
 from schema.build import build_schema
 
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or system_clock
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, connections=settings.max_concurrent_requests)
+    bound_statements(engine)  # a statement past its request's deadline is stopped
     keyed(engine, settings)  # events are HMAC-chained under the audit key
     schema = build_schema()
     # The run-time half of the cost limits (deadline, page size): app/limits.py.

@@ -60,7 +60,7 @@ from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
-from resolvers.deadline import budget
+from resolvers.deadline import budget, overdue
 from resolvers.errors import ClientError
 from schema.prepared import prepared
 from schema.selection import python_name, selected_fields
@@ -88,8 +88,6 @@ def too_many(message: str, code: str, seconds: float) -> JSONResponse:
         status_code=429,
         headers={"Retry-After": str(retry)},
     )
-
-
 
 
 class GraphQLEndpoint:
@@ -380,18 +378,29 @@ class GraphQLEndpoint:
         finally:
             context.close_streams()
         session.rollback()  # reads never write; mutations commit their own transaction
+        database_failed = any(
+            isinstance(e.original_error, OperationalError) for e in result.errors or ()
+        )
+        if database_failed and overdue(spent):
+            spent.timed_out = True  # PostgreSQL cancelled a statement (statement_timeout)
         if spent.timed_out:
             # Whatever was resolved before the deadline is dropped: no partial answer.
             log.warning("request timed out", extra={"operation": kind})
             return 200, self._timed_out()
-        if any(isinstance(e.original_error, OperationalError) for e in result.errors or ()):
+        if database_failed:
             # The database went away mid-request: whatever the resolvers managed is
             # dropped (a mutation's transaction was rolled back with its audit event).
             log.error("database unavailable during execution")
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
         try:
-            commit_read_events(context)
+            # The events are appended under what is left of the deadline: past it, none
+            # is written and no data leaves.
+            with budget(deadline - time.monotonic(), self.settings.max_page_size) as appending:
+                commit_read_events(context)
         except Exception:
+            if overdue(appending):
+                log.warning("request timed out writing its audit events")
+                return 200, self._timed_out()
             # Fail closed: restricted data leaves only together with its audit record.
             log.exception("audit write failed")
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")

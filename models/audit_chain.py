@@ -131,6 +131,23 @@ def digest_of(key: bytes, content: dict[str, object]) -> str:
     return hmac.new(key, b"event\x1f" + _json(content), hashlib.sha256).hexdigest()
 
 
+class _Chainer:
+    """`digest_of` for the events of one append, byte for byte, made cheaper: the HMAC's
+    keyed state is computed once and copied for each event, and one encoder (the C one)
+    serves every event instead of a new one for each `json.dumps` call with options."""
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, b"event\x1f", hashlib.sha256)
+
+    def digest(self, content: dict[str, object]) -> str:
+        state = self._keyed.copy()
+        state.update(_ENCODER.encode(content).encode())
+        return state.hexdigest()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def hash_of(event: AuditEvent, key: bytes) -> str:
     return digest_of(key, content_of(event))
 
@@ -191,11 +208,13 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
             if not rows:
                 raise AuditKeyError("records were written without an audit event: refused")
             rows[-1]["records"] += [entry for group in entries.values() for entry in group]
+        chainer = _Chainer(key)
         for row in rows:
             row["prev_hash"] = previous
-            row["hash"] = previous = digest_of(key, _canonical(row.__getitem__))
+            row["hash"] = previous = chainer.digest(_canonical(row.__getitem__))
         if rows:
-            session.execute(insert(AuditEvent), rows)
+            # Core, not the ORM's bulk path: plain rows need none of its bookkeeping
+            session.connection().execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
         session.commit()
     except BaseException:
         session.rollback()

@@ -1,3 +1,4 @@
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ def make_engine(url: str, echo: bool = False, connections: int = 8) -> Engine:
     if url.startswith("sqlite"):
         # SQLite: one file shared by the worker threads of a single process.
         kwargs["connect_args"] = {"check_same_thread": False}
+        kwargs["json_serializer"] = json_text
     else:
         # A connection that died while PostgreSQL was away is found and replaced before
         # use, so the service recovers by itself when the server is back.
@@ -29,6 +31,24 @@ def make_engine(url: str, echo: bool = False, connections: int = 8) -> Engine:
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+_JSON_TEXT: dict[tuple[str, ...], str] = {}
+
+
+def json_text(value: object) -> str:
+    """`json.dumps(value)`, the JSON columns' text as ever; a list of strings (the audit
+    events' roles, relationships, field names, repeated across the events of a large
+    read) is encoded once and remembered (a bounded memo)."""
+    if type(value) is list and all(type(item) is str for item in value):
+        key = tuple(value)
+        text = _JSON_TEXT.get(key)
+        if text is None:
+            if len(_JSON_TEXT) >= 4096:
+                _JSON_TEXT.clear()
+            text = _JSON_TEXT[key] = json.dumps(value)
+        return text
+    return json.dumps(value)
 
 
 def _in_memory_sqlite(url: str) -> bool:

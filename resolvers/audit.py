@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from authz.facts import Caller
 from models.audit_chain import AuditDraft, commit_with_audit
 from models.enums import Confidentiality
+from resolvers.deadline import check_deadline
+from resolvers.page_stream import FETCH_ROWS
 from resolvers.records import NoteRecord, StudentRecord
 
 if TYPE_CHECKING:
@@ -95,7 +97,9 @@ class AuditCollector:
 
     def read_drafts(self, actor: Caller, at: datetime) -> Iterator[AuditDraft]:
         """One event per student whose restricted data this request returned."""
-        for student_id, (relationships, fields) in self.students.items():
+        for count, (student_id, (relationships, fields)) in enumerate(self.students.items()):
+            if count % FETCH_ROWS == 0:
+                check_deadline()  # a large read's append stops at the deadline
             shown = (self.selected_student_fields & fields) - UNRESTRICTED_STUDENT_FIELDS
             notes = self.notes.get(student_id, {})
             team = [f"note:{n}" for n, t in notes.items() if t != Confidentiality.WELLBEING_TEAM]

@@ -1,14 +1,28 @@
 """One request's run-time allowance. The endpoint opens a budget around execution; the
-places where work is done (building each API object, loading a page) check it, which
-is far cheaper than a hook on every field and stops a runaway request just as well."""
+places where work is done (building each API object, loading a page, every FETCH_ROWS
+rows streamed) check it, which is far cheaper than a hook on every field and stops a
+runaway request just as well. The first check past the deadline ends the whole
+execution (schema/serialised.py: no further field is resolved). A statement that runs
+past it is stopped by the database itself: on SQLite a progress handler on each
+connection, on PostgreSQL `SET LOCAL statement_timeout` from the time left, set as each
+transaction begins (`bound_statements`)."""
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 
 from resolvers.errors import BadInput, ClientError
+
+clock = time.monotonic  # replaced by tests that need the deadline to pass at a set point
+PROGRESS_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the deadline
 
 
 class QueryTimeout(ClientError):
@@ -17,10 +31,11 @@ class QueryTimeout(ClientError):
 
 @dataclass
 class Budget:
-    deadline: float  # time.monotonic()
+    deadline: float  # clock()
     seconds: float
     max_page: int
     timed_out: bool = False
+    late_checks: int = 0  # checks that found the request past its deadline
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("needtoknow_budget", default=None)
@@ -28,7 +43,7 @@ _BUDGET: ContextVar[Budget | None] = ContextVar("needtoknow_budget", default=Non
 
 @contextmanager
 def budget(seconds: float, max_page: int) -> Iterator[Budget]:
-    current = Budget(time.monotonic() + seconds, seconds, max_page)
+    current = Budget(clock() + seconds, seconds, max_page)
     token = _BUDGET.set(current)
     try:
         yield current
@@ -36,10 +51,22 @@ def budget(seconds: float, max_page: int) -> Iterator[Budget]:
         _BUDGET.reset(token)
 
 
+def _past(current: Budget) -> bool:
+    if current.timed_out or clock() > current.deadline:
+        current.timed_out = True
+        current.late_checks += 1
+        return True
+    return False
+
+
+def overdue(current: Budget) -> bool:
+    """`current` has run out (without counting a check)."""
+    return current.timed_out or clock() > current.deadline
+
+
 def check_deadline() -> None:
     current = _BUDGET.get()
-    if current is not None and (current.timed_out or time.monotonic() > current.deadline):
-        current.timed_out = True
+    if current is not None and _past(current):
         raise QueryTimeout(f"the request took longer than {current.seconds:g} s and was stopped")
 
 
@@ -49,3 +76,33 @@ def check_page_size(first: int, ceiling: int) -> None:
     limit = ceiling if current is None else min(ceiling, current.max_page)
     if first < 0 or first > limit:
         raise BadInput(f"first must be between 0 and {limit}")
+
+
+def _sqlite_progress() -> int:
+    """Nonzero stops the running SQLite statement (sqlite3.OperationalError: interrupted)."""
+    current = _BUDGET.get()
+    return 1 if current is not None and _past(current) else 0
+
+
+def _watch_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.set_progress_handler(_sqlite_progress, PROGRESS_STEPS)
+
+
+def _postgres_timeout(_session: OrmSession, _tx: SessionTransaction, conn: Connection) -> None:
+    current = _BUDGET.get()
+    if current is None or conn.dialect.name != "postgresql":
+        return
+    left = max(1, int((current.deadline - clock()) * 1000))
+    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
+
+
+def bound_statements(engine: Engine) -> Engine:
+    """Statements run through `engine` under a budget stop when its deadline passes."""
+    if engine.dialect.name == "sqlite":
+        # connections made from now on (call it before the engine's first connection)
+        event.listen(engine, "connect", _watch_sqlite)
+    elif engine.dialect.name == "postgresql" and not event.contains(
+        OrmSession, "after_begin", _postgres_timeout
+    ):
+        event.listen(OrmSession, "after_begin", _postgres_timeout)
+    return engine

@@ -63,8 +63,12 @@ class PageStream(Generic[R]):
         self._current: list[R] = []
         self._alone = False  # `_current` was read on its own, off the stream
         self.opened = 0
+        self._read = 0  # rows asked for, over every opening
 
     def _next(self) -> tuple[str, R] | None:
+        self._read += 1
+        if self._read % FETCH_ROWS == 0:
+            check_deadline()  # a student with very many records is not read to the end
         row = next(self._rows, None)
         return None if row is None else self._record(row)
 

@@ -5,16 +5,22 @@ large page is held as objects, then as dicts, then as JSON text. `SerialisingExe
 serialises every object in a list to compact JSON as soon as graphql-core has completed
 it, so the dicts of one item live only while that item is being completed; the result
 holds `Serialised` pieces instead. `json_chunks` then hands the document on in chunks,
-releasing each piece as it goes (the HTTP layer sends them one after another)."""
+releasing each piece as it goes (the HTTP layer sends them one after another).
+
+It also ends the execution at a request's deadline: graphql-core turns a resolver's error
+into a null and resolves every remaining field; a QueryTimeout instead travels up through
+every parent to the operation, which then answers no data (resolvers/deadline.py)."""
 
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from graphql import GraphQLOutputType, GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLOutputType, GraphQLResolveInfo, located_error
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.deadline import QueryTimeout
 
 
 class Serialised:
@@ -43,6 +49,19 @@ def loads(value: Any) -> Any:
 
 
 class SerialisingExecutor(StrawberryGraphQLCoreExecutionContext):
+    def handle_field_error(
+        self,
+        raw_error: Exception,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> None:
+        original = raw_error.original_error if isinstance(raw_error, GraphQLError) else raw_error
+        if isinstance(original, QueryTimeout):
+            nodes = [details.node for details in field_details_list]
+            raise located_error(raw_error, nodes, path.as_list())
+        super().handle_field_error(raw_error, return_type, field_details_list, path)
+
     def complete_list_item_value(
         self,
         item: Any,

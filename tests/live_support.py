@@ -154,6 +154,18 @@ class Subscriber:
         notice: dict[str, Any] = message["payload"]["data"]["alertNotices"]
         return notice
 
+    def notices(self, *sub_ids: str) -> dict[str, dict[str, Any]]:
+        """The next notice of each of `sub_ids`, in whatever order the server sends them
+        (two subscriptions' streams are not ordered with respect to each other); a later
+        notice of a subscription already answered is passed over."""
+        found: dict[str, dict[str, Any]] = {}
+        while len(found) < len(sub_ids):
+            message = self.receive()
+            assert message["type"] == "next" and message["id"] in sub_ids, message
+            assert "errors" not in message["payload"], message
+            found.setdefault(message["id"], message["payload"]["data"]["alertNotices"])
+        return found
+
     def closed_with(self, timeout: float = WAIT) -> int | None:
         """The close code once the server closes the socket (messages before it skipped)."""
         from websockets.exceptions import ConnectionClosed

@@ -1488,11 +1488,13 @@ def test_later_changes_are_recorded_per_student(db: Db) -> None:
 def test_a_failed_audit_write_rolls_the_load_back(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
     import models.audit_chain
 
-    def broken(_key: bytes, _content: dict[str, object]) -> str:
+    def broken(*_args: object) -> str:
         raise RuntimeError("hash unavailable")
 
     before = db.path.read_bytes()
+    # Both ways an event's hash is made: alone, and in a batch (one append).
     monkeypatch.setattr(models.audit_chain, "digest_of", broken)
+    monkeypatch.setattr(models.audit_chain._Chainer, "digest", broken)
 
     with pytest.raises(RuntimeError, match="hash unavailable"):
         load_dataset(db.engine, dataset())

@@ -266,7 +266,7 @@ def test_what_a_notice_reveals_is_audited_as_the_alerts_query_audits_it(site: Li
         assert socket.notice("w")["alert"] is None
         assert _events(site, "Watch") == []  # nothing revealed yet, nothing audited
         _raise_concern(site)
-        notices = {"1": socket.notice("1"), "w": socket.notice("w")}
+        notices = socket.notices("1", "w")
     student = _ids(site, Student, "crsid", "ab123")
     assert notices["w"]["alert"]["student"]["id"] == student
     site.graphql("dt102", listed, {})

@@ -155,15 +155,18 @@ class Subscriber:
         return notice
 
     def notices(self, *sub_ids: str) -> dict[str, dict[str, Any]]:
-        """The next notice of each of `sub_ids`, in whatever order the server sends them
-        (two subscriptions' streams are not ordered with respect to each other); a later
-        notice of a subscription already answered is passed over."""
+        """The next notice carrying an alert of each of `sub_ids`, in whatever order the
+        server sends them (two subscriptions' streams are not ordered with respect to each
+        other). Notices of the unread count alone, and a later notice of a subscription
+        already answered, are passed over."""
         found: dict[str, dict[str, Any]] = {}
         while len(found) < len(sub_ids):
             message = self.receive()
             assert message["type"] == "next" and message["id"] in sub_ids, message
             assert "errors" not in message["payload"], message
-            found.setdefault(message["id"], message["payload"]["data"]["alertNotices"])
+            notice = message["payload"]["data"]["alertNotices"]
+            if notice.get("alert") is not None:
+                found.setdefault(message["id"], notice)
         return found
 
     def closed_with(self, timeout: float = WAIT) -> int | None:

@@ -25,22 +25,21 @@ from schema.types.note_amendment import NoteAmendment
 from schema.types.student import Student
 
 Info = strawberry.Info[RequestContext, None]
-_audited = audited  # the wrapper moved to schema/audited.py (shared with the lifecycle fields)
 
 
 def resolve_add_note(info: Info, input: AddNoteInput) -> Note:
-    with _audited(info, input.student_id):
+    with audited(info, input.student_id):
         return Note.of(info.context, mutations.add_note(info.context, input.draft()))
 
 
 def resolve_set_welfare_flag(info: Info, student_id: strawberry.ID, flagged: bool) -> Student:
-    with _audited(info, student_id):
+    with audited(info, student_id):
         record = mutations.set_welfare_flag(info.context, str(student_id), flagged)
         return Student.of(info.context, record)
 
 
 def resolve_set_risk_level(info: Info, student_id: strawberry.ID, level: RiskLevel) -> Student:
-    with _audited(info, student_id):
+    with audited(info, student_id):
         record = mutations.set_risk_level(info.context, str(student_id), RiskLevel(level).value)
         return Student.of(info.context, record)
 
@@ -48,35 +47,35 @@ def resolve_set_risk_level(info: Info, student_id: strawberry.ID, level: RiskLev
 def resolve_set_lodge_alert(
     info: Info, student_id: strawberry.ID, text: str | None = None
 ) -> Student:
-    with _audited(info, student_id):
+    with audited(info, student_id):
         record = mutations.set_lodge_alert(info.context, str(student_id), text)
         return Student.of(info.context, record)
 
 
 def resolve_grant_consent(info: Info, input: GrantConsentInput) -> Consent:
-    with _audited(info, input.student_id):
+    with audited(info, input.student_id):
         return Consent.of(info.context, mutations.grant_consent(info.context, input.draft()))
 
 
 def resolve_revoke_consent(info: Info, id: strawberry.ID) -> Consent:
-    with _audited(info, None):
+    with audited(info, None):
         return Consent.of(info.context, mutations.revoke_consent(info.context, str(id)))
 
 
 def resolve_record_disclosure(info: Info, input: RecordDisclosureInput) -> Disclosure:
-    with _audited(info, input.student_id):
+    with audited(info, input.student_id):
         record = mutations.record_disclosure(info.context, input.draft())
         return Disclosure.of(info.context, record)
 
 
 def resolve_raise_concern(info: Info, input: RaiseConcernInput) -> ConcernReceipt:
-    with _audited(info, None):
+    with audited(info, None):
         record = mutations.raise_concern(info.context, input.crsid, input.description)
         return ConcernReceipt.of(info.context, record)
 
 
 def resolve_mark_alert_read(info: Info, id: strawberry.ID) -> Alert:
-    with _audited(info, None):
+    with audited(info, None):
         return Alert.of(alert_queries.mark_read(info.context, str(id)))
 
 

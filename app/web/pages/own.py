@@ -106,13 +106,9 @@ async def give_consent(view: View) -> Response:
     labels = dict(recipients)
     if values["recipient"] not in labels:
         errors["recipient"] = "Choose who you give consent to"
-    known = {value for value, _ in CATEGORIES}
-    categories = [c for c in dict.fromkeys(chosen) if c in known]
-    if not categories or len(categories) != len(set(chosen)):
-        errors["categories"] = "Choose at least one kind of note to share"
-    expires, problem = end_of_day(values["expires"])
-    if problem:
-        errors["expires"] = problem
+    categories, expires = consent_terms(
+        chosen, values["expires"], errors, "Choose at least one kind of note to share"
+    )
     if not errors:
         name = labels[values["recipient"]]
         consent = {
@@ -148,6 +144,21 @@ def _consent_form(
         errors=errors,
         chosen=chosen,
     )
+
+
+def consent_terms(
+    chosen: list[str], expires_text: str, errors: dict[str, str], none_chosen: str
+) -> tuple[list[str], str | None]:
+    """A consent form's categories (each a NoteCategory, none twice) and end (the API's
+    DateTime), with what is wrong with them put in `errors` at their fields."""
+    known = {value for value, _ in CATEGORIES}
+    categories = [c for c in dict.fromkeys(chosen) if c in known]
+    if not categories or len(categories) != len(set(chosen)):
+        errors["categories"] = none_chosen
+    expires, problem = end_of_day(expires_text)
+    if problem:
+        errors["expires"] = problem
+    return categories, expires
 
 
 def end_of_day(text: str) -> tuple[str | None, str]:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from app.web.pages.form_answers import field_errors
-from app.web.pages.own import API_FIELDS, end_of_day
+from app.web.pages.own import API_FIELDS, consent_terms
 from app.web.pages.student_forms import done_redirect, fetch_student, may, refused
 from app.web.view import Page, View
 
@@ -56,13 +56,9 @@ async def record_consent(view: View) -> Response:
         errors["recipient"] = "Choose who the student gave consent to"
     elif values["recipient"] == OUTSIDE and not values["outside"]:
         errors["outside"] = "Enter who outside the College the student gave consent to"
-    known = {value for value, _ in CATEGORIES}
-    categories = [c for c in dict.fromkeys(chosen) if c in known]
-    if not categories or len(categories) != len(set(chosen)):
-        errors["categories"] = "Choose at least one kind of note the consent covers"
-    expires, problem = end_of_day(values["expires"])
-    if problem:
-        errors["expires"] = problem
+    categories, expires = consent_terms(
+        chosen, values["expires"], errors, "Choose at least one kind of note the consent covers"
+    )
     if not errors:
         outside = values["recipient"] == OUTSIDE
         consent = {

@@ -143,6 +143,8 @@ class Objects:
                 return "created_at", self.sql.ts(f"{n}.created_at")
             if pick.name == "author":
                 return "author", self.staff(pick.picks, a)
+            if pick.name == "amendments":
+                return "amendments", self.amendments(pick.picks, n)
             back = self._back(pick, p, t)
             if back is None:
                 raise Declined(f"Note.{pick.name}")
@@ -154,6 +156,27 @@ class Objects:
             f"WHERE {n}.student_id = {p}.id AND {masks.listed()}"
         )
         return self.sql.array(element, rows, f"{n}.created_at DESC, {n}.id")
+
+    def amendments(self, picks: tuple[Pick, ...], n: str) -> str:
+        """A note's corrections and statements, oldest first (resolvers/amendments.py);
+        the note's mask decides whether they are shown at all."""
+        m = self.alias("m")
+        granted = self.decisions.fields(Carrier("NoteAmendment"))
+        pairs = []
+        for pick in picks:
+            if pick.name == "__typename":
+                pairs.append((pick.key, "'NoteAmendment'"))
+                continue
+            python = {"id": "id", "kind": "kind", "text": "text", "createdAt": "created_at"}
+            column = python.get(pick.name)
+            if column is None:
+                raise Declined(f"NoteAmendment.{pick.name}")
+            if column not in granted and pick.non_null:
+                raise Declined(f"non-null NoteAmendment.{pick.name} withheld")
+            value = self.sql.ts(f"{m}.created_at") if column == "created_at" else f"{m}.{column}"
+            pairs.append((pick.key, value if column in granted else "NULL"))
+        rows = f"FROM note_amendments {m} WHERE {m}.note_id = {n}.id"
+        return self.sql.array(self.sql.obj(*pairs), rows, f"{m}.created_at, {m}.id")
 
     def note_marks(self, p: str) -> str:
         """[[id, tier], ...] of the notes `notes` lists: what the audit records."""

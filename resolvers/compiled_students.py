@@ -27,8 +27,14 @@ from resolvers.errors import ClientError
 from resolvers.json_sql import JsonSql
 from resolvers.page_stream import FETCH_ROWS
 from resolvers.picks import Declined, Pick, RootPlan
-from resolvers.records import StudentRecord
-from resolvers.students import StudentFilterSpec, StudentPage, count_students, student_page
+from resolvers.students import (
+    PagedStudent,
+    PositionPage,
+    StudentFilterSpec,
+    count_students,
+    position_cursor,
+    position_page,
+)
 
 CONNECTION = {"edges": "edges", "pageInfo": "page_info", "totalCount": "total_count"}
 PAGE_INFO = {"hasNextPage": "has_next_page", "endCursor": "end_cursor"}
@@ -71,7 +77,7 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
     arguments = root.arguments
     first = arguments.get("first")
     try:
-        page = student_page(
+        page = position_page(
             ctx,
             50 if first is None else first,
             arguments.get("after"),
@@ -90,7 +96,7 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
         for pick in edges.picks if edges.name == "edges" else ():
             if pick.name in ("cursor", "node") and pick.name not in edge_fields:
                 raise Declined(f"StudentEdge.{pick.name} withheld")
-    statement = _statement(ctx, page, nodes) if nodes and page.records else None
+    statement = _statement(ctx, page, nodes) if nodes and page.students else None
     value: dict[str, Any] = {}
     for pick in connection.picks:
         if pick.name == "__typename":
@@ -102,21 +108,21 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
         else:
             value[pick.key] = []  # edges: filled below, as the rows are read
     # the reference records every student of the page as returned (StudentConnection.of)
-    for record in page.records:
-        ctx.audit.returned_student(record)
+    for student in page.students:
+        ctx.audit.returned(student.id, student.standing, student.fields)
     edge_picks = [p for p in connection.picks if p.name == "edges"]
     rows: Iterator[Any] = iter(()) if statement is None else _rows(ctx, statement)
     marks = any(p.name == "notes" for node in nodes for p in node.picks)
     postgresql = _postgresql(ctx)
-    for i, record in enumerate(page.records):
+    for i, student in enumerate(page.students):
         if i % FETCH_ROWS == 0:
             check_deadline()
         texts: list[Any] = list(next(rows)) if statement is not None else []
         if marks:
-            _note_reads(ctx.audit, record, texts.pop())
+            _note_reads(ctx.audit, student.id, texts.pop())
         node_json = [_compact(t, postgresql) for t in texts]
         for pick in edge_picks:
-            value[pick.key].append(Piece(_edge(ctx, pick, record, node_json, nodes)))
+            value[pick.key].append(Piece(_edge(ctx, pick, student, node_json, nodes)))
     if next(rows, None) is not None:
         raise RuntimeError("the page changed between its two statements")
     return {connection.key: value}
@@ -140,7 +146,7 @@ def _check_shape(connection: Pick) -> None:
                 raise Declined(f"{pick.name}.{sub.name}")
 
 
-def _page_info(pick: Pick, page: StudentPage, granted: frozenset[str]) -> dict[str, Any]:
+def _page_info(pick: Pick, page: PositionPage, granted: frozenset[str]) -> dict[str, Any]:
     values = {"has_next_page": page.has_next_page, "end_cursor": page.end_cursor}
     info: dict[str, Any] = {}
     for sub in pick.picks:
@@ -154,11 +160,11 @@ def _page_info(pick: Pick, page: StudentPage, granted: frozenset[str]) -> dict[s
     return info
 
 
-def _statement(ctx: RequestContext, page: StudentPage, nodes: list[Pick]) -> TextClause:
+def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> TextClause:
     """One row per student in page order: each node's JSON, then the notes listed for the
     audit. Built (and declined) before anything is read."""
     postgresql = _postgresql(ctx)
-    standings = list(dict.fromkeys(r.standing for r in page.records))
+    standings = list(dict.fromkeys(r.standing for r in page.students))
     number = {s: k for k, s in enumerate(standings)}
     objects = Objects(
         JsonSql(postgresql),
@@ -169,7 +175,7 @@ def _statement(ctx: RequestContext, page: StudentPage, nodes: list[Pick]) -> Tex
     columns = [objects.student(node.picks) for node in nodes]
     if any(p.name == "notes" for node in nodes for p in node.picks):
         columns.append(objects.note_marks("p"))
-    listed = orjson.dumps([[r.row.id, number[r.standing]] for r in page.records]).decode()
+    listed = orjson.dumps([[r.id, number[r.standing]] for r in page.students]).decode()
     if postgresql:
         page_sql = (
             "SELECT e->>0 AS id, (e->>1)::int AS cls, place FROM "
@@ -208,17 +214,17 @@ def _compact(value: Any, postgresql: bool) -> bytes:
     return str(value).encode()
 
 
-def _note_reads(audit: AuditCollector, record: StudentRecord, marks: Any) -> None:
+def _note_reads(audit: AuditCollector, student_id: str, marks: Any) -> None:
     if marks is None:
         return
     for note_id, tier in orjson.loads(marks):
-        audit.returned_note_of(record.row.id, note_id, tier)
+        audit.returned_note_of(student_id, note_id, tier)
 
 
 def _edge(
     ctx: RequestContext,
     pick: Pick,
-    record: StudentRecord,
+    student: PagedStudent,
     node_json: list[bytes],
     nodes: list[Pick],
 ) -> bytes:
@@ -228,7 +234,7 @@ def _edge(
         if sub.name == "__typename":
             parts.append(key + b':"StudentEdge"')
         elif sub.name == "cursor":
-            sealed = ctx.cursors.encode(ctx.actor.id, {"n": record.row.name, "i": record.row.id})
+            sealed = position_cursor(ctx, student.id, student.name)
             parts.append(key + b":" + orjson.dumps(sealed))
         else:
             parts.append(key + b":" + node_json[_index(nodes, sub)])

@@ -62,7 +62,7 @@ from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
-from resolvers.deadline import QueryTimeout, budget, overdue
+from resolvers.deadline import QueryTimeout, bound_transaction, budget, overdue
 from resolvers.errors import ClientError
 from resolvers.picks import Declined
 from schema.compiled_plan import plan
@@ -373,6 +373,7 @@ class GraphQLEndpoint:
                 budget(deadline - time.monotonic(), self.settings.max_page_size) as spent,
                 prepared(document),
             ):
+                bound_transaction(session)
                 compiled = self._compiled(context, document, operation, variables)
                 trace["path"] = "executed" if compiled is None else "compiled"
                 result = compiled or self.schema.execute_sync(

@@ -96,6 +96,15 @@ def _postgres_timeout(_session: OrmSession, _tx: SessionTransaction, conn: Conne
     conn.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
 
 
+def bound_transaction(session: OrmSession) -> None:
+    """The budget opened now also bounds the transaction `session` already has open (a
+    PostgreSQL transaction begun before it, reading the caller, say, would otherwise run
+    its statements without a timeout: `after_begin` fired before there was a budget)."""
+    if session.in_transaction():
+        connection = session.connection()
+        _postgres_timeout(session, session.get_transaction(), connection)  # type: ignore[arg-type]
+
+
 def bound_statements(engine: Engine) -> Engine:
     """Statements run through `engine` under a budget stop when its deadline passes."""
     if engine.dialect.name == "sqlite":

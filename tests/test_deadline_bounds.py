@@ -158,3 +158,35 @@ def test_a_sqlite_statement_past_the_deadline_is_stopped(tmp_path: Path) -> None
             assert session.execute(counting, {"top": 1000}).scalar() == 1000
         assert session.execute(counting, {"top": 10}).scalar() == 10  # no budget: no limit
     engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("compiled", [False, True], ids=["graphql-core", "compiled"])
+def test_a_postgresql_read_runs_under_the_statement_timeout(
+    service_factory: Any, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    """The transaction of a read begins before its budget opens (the caller is read
+    first); the budget must still bound it: `statement_timeout` is set, from the time
+    left, while the page is read, on both read paths."""
+    import os
+
+    if not os.environ.get("NEEDTOKNOW_TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("needs NEEDTOKNOW_TEST_DATABASE_URL=postgresql+psycopg://...")
+    import resolvers.compiled_students as compiled_students
+    import resolvers.students as students
+
+    seen: list[str] = []
+    target = (compiled_students, "position_page") if compiled else (students, "student_page")
+    real = getattr(*target)
+
+    def spy(ctx: Any, *args: Any) -> Any:
+        seen.append(ctx.session.execute(text("SHOW statement_timeout")).scalar_one())
+        return real(ctx, *args)
+
+    monkeypatch.setattr(*target, spy)
+    service = service_factory(college(5), compiled_reads=compiled, request_timeout_seconds=7)
+    answer = service.data("st100", "{ students(first: 5) { edges { node { id name } } } }")
+    assert len(answer["students"]["edges"]) == 5
+    assert len(seen) == 1
+    milliseconds = int(seen[0].removesuffix("ms"))
+    assert 0 < milliseconds <= 7000, seen

@@ -72,6 +72,7 @@ from schema.serialised import pieces
 
 log = logging.getLogger("needtoknow.graphql")
 
+SELECTED_MEMO = 1024  # distinct documents whose selected Student fields are remembered
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 SUBSCRIPTIONS_ELSEWHERE = (
     "subscriptions are served over WebSocket at /graphql/ws (graphql-transport-ws), not by POST"
@@ -116,6 +117,7 @@ class GraphQLEndpoint:
         self.workers = anyio.CapacityLimiter(settings.max_concurrent_requests)
         self.slots = BusySlots(settings.max_concurrent_requests)
         self.cursors = cursors
+        self._selected: dict[str, frozenset[str]] = {}
         self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
         self.limiter = limiter or RateLimiter.of(settings)
         self.graphiql = get_graphql_ide_html("graphiql")
@@ -365,9 +367,7 @@ class GraphQLEndpoint:
             access_log_shows_wellbeing=self.settings.access_log_shows_wellbeing,
         )
         context.audit.operation_name = operation_label
-        context.audit.selected_student_fields = frozenset(
-            python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
-        )
+        context.audit.selected_student_fields = self._student_fields(query, document)
         try:
             with (
                 budget(deadline - time.monotonic(), self.settings.max_page_size) as spent,
@@ -415,6 +415,18 @@ class GraphQLEndpoint:
         if result.errors:
             answer["errors"] = [_client_error(e, request_id) for e in result.errors]
         return 200, answer
+
+    def _student_fields(self, query: str, document: DocumentNode) -> frozenset[str]:
+        """The Student fields `document` selects anywhere, found once per distinct text
+        (a bounded memo beside the document cache: the same text, the same document)."""
+        found = self._selected.get(query)
+        if found is None:
+            if len(self._selected) >= SELECTED_MEMO:
+                self._selected.clear()
+            found = self._selected[query] = frozenset(
+                python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
+            )
+        return found
 
     def _compiled(
         self,

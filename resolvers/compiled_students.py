@@ -11,13 +11,15 @@ audit reads as the reference (resolvers/audit.py).
 Anything outside its tables raises Declined before a row is read, and the endpoint then
 runs the document through graphql-core, the reference."""
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from threading import Lock
 from typing import Any
 
 import orjson
 from sqlalchemy import BindParameter, TextClause, bindparam, text
 
-from authz.facts import Carrier
+from authz.facts import Carrier, Standing
 from models.types import UTCDateTime
 from resolvers.audit import AuditCollector
 from resolvers.compiled_objects import Objects
@@ -35,6 +37,10 @@ from resolvers.students import (
     position_cursor,
     position_page,
 )
+
+TEXTS_KEPT = 256  # statement texts kept (each up to some tens of KB)
+_TEXTS: OrderedDict[Hashable, tuple[object, str]] = OrderedDict()
+_TEXTS_LOCK = Lock()
 
 CONNECTION = {"edges": "edges", "pageInfo": "page_info", "totalCount": "total_count"}
 PAGE_INFO = {"hasNextPage": "has_next_page", "endCursor": "end_cursor"}
@@ -162,10 +168,39 @@ def _page_info(pick: Pick, page: PositionPage, granted: frozenset[str]) -> dict[
 
 def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> TextClause:
     """One row per student in page order: each node's JSON, then the notes listed for the
-    audit. Built (and declined) before anything is read."""
+    audit. Built (and declined) before anything is read; its text is kept for the same
+    caller, picks and standings in the same order (a small LRU: a text can be large, so
+    the bound is low, and the answers it was built from are the policy's, fixed for a
+    loaded policy and an equal Caller)."""
     postgresql = _postgresql(ctx)
-    standings = list(dict.fromkeys(r.standing for r in page.students))
+    standings = tuple(dict.fromkeys(r.standing for r in page.students))
     number = {s: k for k, s in enumerate(standings)}
+    listed = orjson.dumps([[r.id, number[r.standing]] for r in page.students]).decode()
+    # the loaded policy is part of the key: held in the entry, so its id is not reused
+    policy = ctx.decisions.oso
+    key = (id(policy), ctx.decisions.actor, tuple(nodes), standings, postgresql)
+    with _TEXTS_LOCK:
+        kept = _TEXTS.get(key)
+        if kept is not None and kept[0] is policy:
+            _TEXTS.move_to_end(key)
+    sql = kept[1] if kept is not None and kept[0] is policy else None
+    if sql is None:
+        sql = _statement_text(ctx, list(standings), nodes, postgresql)
+        with _TEXTS_LOCK:
+            _TEXTS[key] = (policy, sql)
+            while len(_TEXTS) > TEXTS_KEPT:
+                _TEXTS.popitem(last=False)
+    parameters: list[BindParameter[Any]] = [bindparam("page", listed)]
+    if ":now" in sql:
+        parameters.append(bindparam("now", ctx.now, type_=UTCDateTime()))
+    if ":me" in sql:
+        parameters.append(bindparam("me", ctx.actor.id))
+    return text(sql).bindparams(*parameters)
+
+
+def _statement_text(
+    ctx: RequestContext, standings: list[Standing], nodes: list[Pick], postgresql: bool
+) -> str:
     objects = Objects(
         JsonSql(postgresql),
         ctx.decisions,
@@ -175,7 +210,6 @@ def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> Te
     columns = [objects.student(node.picks) for node in nodes]
     if any(p.name == "notes" for node in nodes for p in node.picks):
         columns.append(objects.note_marks("p"))
-    listed = orjson.dumps([[r.id, number[r.standing]] for r in page.students]).decode()
     if postgresql:
         page_sql = (
             "SELECT e->>0 AS id, (e->>1)::int AS cls, place FROM "
@@ -196,12 +230,7 @@ def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> Te
         "JOIN students p ON p.id = pg.id LEFT JOIN users t ON t.id = p.tutor_id "
         "ORDER BY pg.place"
     )
-    parameters: list[BindParameter[Any]] = [bindparam("page", listed)]
-    if ":now" in sql:
-        parameters.append(bindparam("now", ctx.now, type_=UTCDateTime()))
-    if ":me" in sql:
-        parameters.append(bindparam("me", ctx.actor.id))
-    return text(sql).bindparams(*parameters)
+    return sql
 
 
 def _rows(ctx: RequestContext, statement: TextClause) -> Iterator[Any]:

@@ -45,10 +45,19 @@ class SteppedClock:
         return 1e9 if self.passes_at is not None and self.looks >= self.passes_at else 0.0
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+@pytest.fixture(params=[False], ids=["graphql-core"])
+def service(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[TestClient, Settings]]:
+    """The service over SQLite; graphql-core's read path unless a test parametrizes
+    `service` with True (the compiled path has check points of its own)."""
     url = f"sqlite:///{tmp_path / 'deadline.db'}"
-    settings = Settings(database_url=url, jwt_secret=TEST_SECRET, rate_limit_per_user=10**6)
+    settings = Settings(
+        database_url=url,
+        jwt_secret=TEST_SECRET,
+        rate_limit_per_user=10**6,
+        compiled_reads=request.param,
+    )
     engine = keyed(make_engine(url), settings)
     create_schema(engine)
     load_dataset(engine, college(STUDENTS))
@@ -117,6 +126,42 @@ def test_work_stops_at_the_first_check_past_the_deadline(
     monkeypatch.setattr(deadline, "clock", lambda: 0.0)
     again = _list(client, settings)
     assert "errors" not in again and len(again["data"]["students"]["edges"]) == STUDENTS
+
+
+@pytest.mark.parametrize("service", [True], ids=["compiled"], indirect=True)
+def test_the_compiled_statement_stops_at_the_deadline(
+    service: tuple[TestClient, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled path's page statement, stopped by SQLite's progress handler when the
+    deadline passes while it runs: QUERY_TIMEOUT, no data, no read event."""
+    import resolvers.compiled_students as compiled_students
+
+    client, settings = service
+    clock = SteppedClock()
+    monkeypatch.setattr(deadline, "clock", clock)
+    spans: list[tuple[int, int]] = []
+    real = compiled_students._rows
+
+    def rows(ctx: Any, statement: Any) -> Any:
+        started = clock.looks
+        every = list(real(ctx, statement))  # the whole statement, run here
+        spans.append((started, clock.looks))
+        return iter(every)
+
+    monkeypatch.setattr(compiled_students, "_rows", rows)
+    whole = _list(client, settings)
+    assert "errors" not in whole and len(whole["data"]["students"]["edges"]) == STUDENTS
+    (started, ended) = spans[-1]
+    assert ended - started >= 2  # the progress handler looked while the statement ran
+    before = _events(client)
+    opened = _budgets(monkeypatch)
+    clock.looks, clock.passes_at = 0, (started + ended) // 2
+    answer = _list(client, settings)
+    assert answer["data"] is None
+    assert [e["extensions"]["code"] for e in answer["errors"]] == ["QUERY_TIMEOUT"]
+    assert opened[0].timed_out and opened[0].late_checks == 1, opened[0]
+    assert len(spans) == 1  # the second run's statement was stopped, not run to its end
+    assert _events(client) == before
 
 
 def test_the_audit_append_of_a_large_read_stops_at_the_deadline(

@@ -487,3 +487,122 @@ def test_no_sql_text_reaches_the_answer_or_the_logs_on_a_failing_statement(
     service.settings.compiled_reads = True
     text_of = service.post(c.SENIOR, doc).text
     assert "SELECT" not in text_of and "json_" not in text_of and "sqlite" not in text_of.lower()
+
+
+ODD_TEXT = [
+    "tab\there",
+    "line\nbreak\r\x08\x0c",
+    "control\x01\x1f\x7f",
+    "separators\u2028\u2029",
+    'quote"back\\slash/',
+    "emoji\U0001f600 and \U0010ffff",
+    "bom\ufeff zero\u200b nbsp\u00a0",
+]
+
+
+def test_stored_text_is_written_byte_for_byte_as_the_reference_writes_it(
+    service_factory: ServiceFactory, dataset: dict[str, Any], outcomes: list[str]
+) -> None:
+    """The database escapes the JSON strings on the compiled path: text a writer stored
+    (control characters, separators, quotes, astral characters) reaches the reader with
+    the very bytes graphql-core's path sends."""
+    service = service_factory(dataset, rate_limit_per_user=10**6)
+    main = service.data(c.TUTOR, f'{{ studentByCrsid(crsid: "{c.MAIN}") {{ id }} }}')
+    add = "mutation A($i: AddNoteInput!) { addNote(input: $i) { id } }"
+    for odd in ODD_TEXT:
+        note = {
+            "studentId": main["studentByCrsid"]["id"],
+            "category": "ACADEMIC",
+            "confidentiality": "WELFARE_TEAM",
+            "summary": f"s {odd}",
+            "body": f"b {odd}",
+        }
+        service.data(c.TUTOR, add, {"i": note})
+    doc = (
+        '{ students(filter: {search: "ab101"}) { edges { node { name notes { summary body '
+        "createdAt author { displayName } } } } } }"
+    )
+    raw = {}
+    for compiled in (True, False):
+        service.settings.compiled_reads = compiled
+        outcomes.clear()
+        raw[compiled] = service.post(c.TUTOR, doc).content
+        assert outcomes == (["compiled"] if compiled else [])
+    service.settings.compiled_reads = True
+    assert raw[True] == raw[False]
+    summaries = {n["summary"] for n in _nodes(json.loads(raw[True]))[0]["notes"]}
+    assert {f"s {odd}" for odd in ODD_TEXT} <= summaries
+
+
+VARIABLE_CASES = [
+    # (persona, document, variables, compiled path's outcome)
+    (
+        c.PORTER,
+        "query Q($f: StudentFilter = {riskLevel: HIGH}) { students(filter: $f) { totalCount } }",
+        None,
+        "compiled",
+    ),
+    (
+        c.TUTOR,
+        "query Q($f: StudentFilter = {riskLevel: HIGH}) { students(filter: $f) { totalCount } }",
+        None,
+        "compiled",
+    ),
+    (
+        c.TUTOR,
+        "query Q($f: StudentFilter) { students(filter: $f) { totalCount } }",
+        {"f": {"riskLevel": "HIGH"}},
+        "compiled",
+    ),
+    (
+        c.TUTOR,
+        "query Q($f: StudentFilter) { students(filter: $f) { totalCount } }",
+        {"f": {"riskLevel": "HIGH' OR '1'='1"}},
+        None,  # refused before the compiler: graphql-core reports it
+    ),
+    (
+        c.TUTOR,
+        "query Q($n: Int) { students(first: $n) { totalCount edges { node { id } } } }",
+        {"n": 2**40},
+        None,
+    ),
+    (
+        c.TUTOR,
+        "query Q($n: Int) { students(first: $n) { totalCount edges { node { id } } } }",
+        {"n": None},
+        "compiled",
+    ),
+    (
+        c.SENIOR,
+        '{ students(filter: {search: """al\'i"""}) { totalCount, edges { node { name } } } } # x',
+        None,
+        "compiled",
+    ),
+    (
+        c.SENIOR,
+        "{ students(first: 1) { totalCount } ...F } "
+        "fragment F on Query { students(first: 1) { edges { node { id } } } }",
+        None,
+        "compiled",
+    ),
+]
+
+
+@pytest.mark.parametrize(("user", "doc", "variables", "expect"), VARIABLE_CASES)
+def test_variables_defaults_and_grammar_answer_like_the_reference(
+    service_factory: ServiceFactory,
+    dataset: dict[str, Any],
+    outcomes: list[str],
+    user: str,
+    doc: str,
+    variables: dict[str, Any] | None,
+    expect: str | None,
+) -> None:
+    service = service_factory(dataset)
+    outcomes.clear()
+    compiled = _ask(service, user, doc, variables, True)
+    assert outcomes == ([] if expect is None else [expect])
+    reference = _ask(service, user, doc, variables, False)
+    assert compiled == reference
+    if user == c.PORTER:  # ACCESS.md: porters do not read riskLevel, so it matches nobody
+        assert compiled[1]["data"]["students"]["totalCount"] == 0

@@ -80,6 +80,16 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
     for pick in connection.picks:
         if pick.name in CONNECTION and CONNECTION[pick.name] not in granted:
             raise Declined(f"StudentConnection.{pick.name} withheld")  # all are non-null
+    nodes = [
+        node
+        for edges in connection.picks
+        if edges.name == "edges"
+        for node in edges.picks
+        if node.name == "node"
+    ]
+    postgresql = _postgresql(ctx)
+    if nodes:  # the picks checked against the tables before a row is read
+        _text(ctx, (), nodes, postgresql)
     arguments = root.arguments
     first = arguments.get("first")
     try:
@@ -91,13 +101,6 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
         )
     except ClientError as exc:  # the reference reports it, with its path
         raise Declined(str(exc)) from exc
-    nodes = [
-        node
-        for edges in connection.picks
-        if edges.name == "edges"
-        for node in edges.picks
-        if node.name == "node"
-    ]
     for edges in connection.picks:
         for pick in edges.picks if edges.name == "edges" else ():
             if pick.name in ("cursor", "node") and pick.name not in edge_fields:
@@ -119,7 +122,6 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
     edge_picks = [p for p in connection.picks if p.name == "edges"]
     rows: Iterator[Any] = iter(()) if statement is None else _rows(ctx, statement)
     marks = any(p.name == "notes" for node in nodes for p in node.picks)
-    postgresql = _postgresql(ctx)
     for i, student in enumerate(page.students):
         if i % FETCH_ROWS == 0:
             check_deadline()
@@ -168,34 +170,41 @@ def _page_info(pick: Pick, page: PositionPage, granted: frozenset[str]) -> dict[
 
 def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> TextClause:
     """One row per student in page order: each node's JSON, then the notes listed for the
-    audit. Built (and declined) before anything is read; its text is kept for the same
-    caller, picks and standings in the same order (a small LRU: a text can be large, so
-    the bound is low, and the answers it was built from are the policy's, fixed for a
-    loaded policy and an equal Caller)."""
+    audit."""
     postgresql = _postgresql(ctx)
     standings = tuple(dict.fromkeys(r.standing for r in page.students))
     number = {s: k for k, s in enumerate(standings)}
     listed = orjson.dumps([[r.id, number[r.standing]] for r in page.students]).decode()
-    # the loaded policy is part of the key: held in the entry, so its id is not reused
-    policy = ctx.decisions.oso
-    key = (id(policy), ctx.decisions.actor, tuple(nodes), standings, postgresql)
-    with _TEXTS_LOCK:
-        kept = _TEXTS.get(key)
-        if kept is not None and kept[0] is policy:
-            _TEXTS.move_to_end(key)
-    sql = kept[1] if kept is not None and kept[0] is policy else None
-    if sql is None:
-        sql = _statement_text(ctx, list(standings), nodes, postgresql)
-        with _TEXTS_LOCK:
-            _TEXTS[key] = (policy, sql)
-            while len(_TEXTS) > TEXTS_KEPT:
-                _TEXTS.popitem(last=False)
+    sql = _text(ctx, standings, nodes, postgresql)
     parameters: list[BindParameter[Any]] = [bindparam("page", listed)]
     if ":now" in sql:
         parameters.append(bindparam("now", ctx.now, type_=UTCDateTime()))
     if ":me" in sql:
         parameters.append(bindparam("me", ctx.actor.id))
     return text(sql).bindparams(*parameters)
+
+
+def _text(
+    ctx: RequestContext, standings: tuple[Standing, ...], nodes: list[Pick], postgresql: bool
+) -> str:
+    """The statement's text, kept for the same caller, picks and standings in the same
+    order (a small LRU: a text can be large, so the bound is low; the answers it was
+    built from are the policy's, fixed for a loaded policy and an equal Caller, and the
+    loaded policy is held in the entry, so its id is not reused)."""
+    policy = ctx.decisions.oso
+    key = (id(policy), ctx.decisions.actor, tuple(nodes), standings, postgresql)
+    with _TEXTS_LOCK:
+        kept = _TEXTS.get(key)
+        if kept is not None and kept[0] is policy:
+            _TEXTS.move_to_end(key)
+    if kept is not None and kept[0] is policy:
+        return kept[1]
+    sql = _statement_text(ctx, list(standings), nodes, postgresql)
+    with _TEXTS_LOCK:
+        _TEXTS[key] = (policy, sql)
+        while len(_TEXTS) > TEXTS_KEPT:
+            _TEXTS.popitem(last=False)
+    return sql
 
 
 def _statement_text(

@@ -62,7 +62,13 @@ from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
-from resolvers.deadline import QueryTimeout, bound_transaction, budget, overdue
+from resolvers.deadline import (
+    QueryTimeout,
+    ResponseTooLarge,
+    bound_transaction,
+    budget,
+    overdue,
+)
 from resolvers.errors import ClientError
 from resolvers.picks import Declined
 from schema.compiled_plan import plan
@@ -370,7 +376,11 @@ class GraphQLEndpoint:
         context.audit.selected_student_fields = self._student_fields(query, document)
         try:
             with (
-                budget(deadline - time.monotonic(), self.settings.max_page_size) as spent,
+                budget(
+                    deadline - time.monotonic(),
+                    self.settings.max_page_size,
+                    self.settings.max_response_bytes,
+                ) as spent,
                 prepared(document),
             ):
                 bound_transaction(session)
@@ -390,6 +400,13 @@ class GraphQLEndpoint:
         )
         if database_failed and overdue(spent):
             spent.timed_out = True  # PostgreSQL cancelled a statement (statement_timeout)
+        if spent.too_large:
+            log.warning("response too large", extra={"operation": kind})
+            return 200, error_body(
+                f"the answer would be larger than {self.settings.max_response_bytes} bytes "
+                "(NEEDTOKNOW_MAX_RESPONSE_BYTES); ask for less (fewer fields, smaller pages)",
+                "RESPONSE_TOO_LARGE",
+            )
         if spent.timed_out:
             # Whatever was resolved before the deadline is dropped: no partial answer.
             log.warning("request timed out", extra={"operation": kind})
@@ -447,7 +464,7 @@ class GraphQLEndpoint:
             data = compiled_students.answer(context, root)
         except Declined:
             return None
-        except QueryTimeout:
+        except (QueryTimeout, ResponseTooLarge):  # the budget says which
             return ExecutionResult(data=None, errors=None)
         except OperationalError as exc:
             return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])

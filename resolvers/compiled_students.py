@@ -24,7 +24,7 @@ from models.types import UTCDateTime
 from resolvers.audit import AuditCollector
 from resolvers.compiled_objects import Objects
 from resolvers.context import RequestContext
-from resolvers.deadline import check_deadline
+from resolvers.deadline import check_deadline, count_response
 from resolvers.errors import ClientError
 from resolvers.json_sql import JsonSql
 from resolvers.page_stream import FETCH_ROWS
@@ -130,7 +130,9 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
             _note_reads(ctx.audit, student.id, texts.pop())
         node_json = [_compact(t, postgresql) for t in texts]
         for pick in edge_picks:
-            value[pick.key].append(Piece(_edge(ctx, pick, student, node_json, nodes)))
+            edge = _edge(ctx, pick, student, node_json, nodes)
+            count_response(len(edge))
+            value[pick.key].append(Piece(edge))
     if next(rows, None) is not None:
         raise RuntimeError("the page changed between its two statements")
     return {connection.key: value}

@@ -29,21 +29,28 @@ class QueryTimeout(ClientError):
     code = "QUERY_TIMEOUT"
 
 
+class ResponseTooLarge(ClientError):
+    code = "RESPONSE_TOO_LARGE"
+
+
 @dataclass
 class Budget:
     deadline: float  # clock()
     seconds: float
     max_page: int
+    max_bytes: int | None = None  # of the response's JSON; None: unbounded
     timed_out: bool = False
     late_checks: int = 0  # checks that found the request past its deadline
+    written: int = 0  # bytes of the response's JSON made so far (in pieces)
+    too_large: bool = False
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("needtoknow_budget", default=None)
 
 
 @contextmanager
-def budget(seconds: float, max_page: int) -> Iterator[Budget]:
-    current = Budget(clock() + seconds, seconds, max_page)
+def budget(seconds: float, max_page: int, max_bytes: int | None = None) -> Iterator[Budget]:
+    current = Budget(clock() + seconds, seconds, max_page, max_bytes)
     token = _BUDGET.set(current)
     try:
         yield current
@@ -68,6 +75,19 @@ def check_deadline() -> None:
     current = _BUDGET.get()
     if current is not None and _past(current):
         raise QueryTimeout(f"the request took longer than {current.seconds:g} s and was stopped")
+
+
+def count_response(size: int) -> None:
+    """`size` more bytes of the response's JSON were made: past the budget's allowance
+    the execution ends (no data leaves, as at the deadline). The answer is then held in
+    memory at most once and about one piece beyond the allowance."""
+    current = _BUDGET.get()
+    if current is None or current.max_bytes is None:
+        return
+    current.written += size
+    if current.written > current.max_bytes:
+        current.too_large = True
+        raise ResponseTooLarge(f"the answer would be larger than {current.max_bytes} bytes")
 
 
 def check_page_size(first: int, ceiling: int) -> None:

@@ -87,8 +87,8 @@ def _budgets(monkeypatch: pytest.MonkeyPatch) -> list[deadline.Budget]:
     real = deadline.budget
 
     @contextmanager
-    def watched(seconds: float, max_page: int) -> Iterator[deadline.Budget]:
-        with real(seconds, max_page) as current:
+    def watched(*args: Any) -> Iterator[deadline.Budget]:
+        with real(*args) as current:
             opened.append(current)
             yield current
 

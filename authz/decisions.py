@@ -67,14 +67,14 @@ class Decisions:
         self.evaluations = 0  # questions actually put to Oso by this request
         self._answers: dict[Hashable, object] = {}
 
-    def _once(self, key: Hashable, ask: Callable[[], T]) -> T:
+    def _once(self, key: Hashable, ask: Callable[[], T], *, counted: bool = True) -> T:
         try:
             return self._answers[key]  # type: ignore[return-value]
         except KeyError:
             pass
         answer = _MISSING if self.shared is None else self.shared.get((self.actor, key))
         if answer is _MISSING:
-            self.evaluations += 1
+            self.evaluations += counted
             answer = ask()
             if self.shared is not None:
                 self.shared.put((self.actor, key), answer)
@@ -86,18 +86,7 @@ class Decisions:
         beside them: it is the same for equal callers, and building it again costs more
         than the statement it goes into. Not counted as an evaluation: whatever policy
         questions `build` asks are counted when it runs."""
-        shared_key = ("built", key)
-        try:
-            return self._answers[shared_key]  # type: ignore[return-value]
-        except KeyError:
-            pass
-        answer = _MISSING if self.shared is None else self.shared.get((self.actor, shared_key))
-        if answer is _MISSING:
-            answer = build()
-            if self.shared is not None:
-                self.shared.put((self.actor, shared_key), answer)
-        self._answers[shared_key] = answer
-        return answer  # type: ignore[return-value]
+        return self._once(("built", key), build, counted=False)
 
     # ---- relationships ----
     def relationships(self, ties: StudentTies) -> frozenset[str]:

@@ -125,6 +125,21 @@ class Objects:
             pairs.append((pick.key, self.sql.when(condition, value)))
         return self.sql.obj(*pairs)
 
+    def _list_of(
+        self,
+        type_name: str,
+        picks: tuple[Pick, ...],
+        masks: Masks,
+        value_of: Callable[[Pick], tuple[str, str]],
+        rows: str,
+        order: str,
+    ) -> str:
+        """The JSON array of a student's records: `rows` (FROM ... WHERE, over the
+        student) narrowed to those the reader may see, each written by `_record`."""
+        with self._list():
+            element = self._record(type_name, picks, masks, value_of)
+        return self.sql.array(element, f"{rows} AND {masks.listed()}", order)
+
     def _back(self, pick: Pick, p: str, t: str) -> tuple[str, str] | None:
         """`student` of a note, consent or disclosure: the page's own student. Notes read
         through it are declined: which of them the reference records as read depends on
@@ -169,13 +184,11 @@ class Objects:
                 raise Declined(f"Note.{pick.name}")
             return back
 
-        with self._list():
-            element = self._record("Note", picks, masks, value_of)
         rows = (
             f"FROM notes {n} LEFT JOIN users {a} ON {a}.id = {n}.author_id "
-            f"WHERE {n}.student_id = {p}.id AND {masks.listed()}"
+            f"WHERE {n}.student_id = {p}.id"
         )
-        return self.sql.array(element, rows, f"{n}.created_at DESC, {n}.id")
+        return self._list_of("Note", picks, masks, value_of, rows, f"{n}.created_at DESC, {n}.id")
 
     def amendments(self, picks: tuple[Pick, ...], n: str) -> str:
         """A note's corrections and statements, oldest first (resolvers/amendments.py);
@@ -246,15 +259,18 @@ class Objects:
     def consents(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
         c, r = self.alias("c"), self.alias("r")
         masks = consent_masks(self.decisions, self.standings, self._granting("consents"), c)
-        with self._list():
-            element = self._record(
-                "Consent", picks, masks, lambda pick: self._consent_value(pick, c, r, p, t)
-            )
         rows = (
             f"FROM consents {c} LEFT JOIN users {r} ON {r}.id = {c}.recipient_id "
-            f"WHERE {c}.student_id = {p}.id AND {masks.listed()}"
+            f"WHERE {c}.student_id = {p}.id"
         )
-        return self.sql.array(element, rows, f"{c}.granted_at DESC, {c}.id")
+        return self._list_of(
+            "Consent",
+            picks,
+            masks,
+            lambda pick: self._consent_value(pick, c, r, p, t),
+            rows,
+            f"{c}.granted_at DESC, {c}.id",
+        )
 
     # ---- Disclosure ----
     def disclosures(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
@@ -298,13 +314,13 @@ class Objects:
                 raise Declined(f"Disclosure.{pick.name}")
             return back
 
-        with self._list():
-            element = self._record("Disclosure", picks, masks, value_of)
         rows = (
             f"FROM disclosures {x} LEFT JOIN users {by} ON {by}.id = {x}.disclosed_by_id "
             f"LEFT JOIN users {auth} ON {auth}.id = {x}.authorised_by_id "
             f"LEFT JOIN consents {xc} ON {xc}.id = {x}.consent_id "
             f"LEFT JOIN users {xr} ON {xr}.id = {xc}.recipient_id "
-            f"WHERE {x}.student_id = {p}.id AND {masks.listed()}"
+            f"WHERE {x}.student_id = {p}.id"
         )
-        return s.array(element, rows, f"{x}.occurred_at DESC, {x}.id")
+        return self._list_of(
+            "Disclosure", picks, masks, value_of, rows, f"{x}.occurred_at DESC, {x}.id"
+        )

@@ -7,8 +7,10 @@
 For each of the four requests (benchmarks/scenarios.py), in one process and interleaved
 round by round so that a noisy machine hits every variant alike:
 
-  real      the service's own execution path (GraphQLEndpoint.execute: session, caller,
-            parse, validate, policy decisions, Strawberry), without HTTP or JWT
+  real      the service's graphql-core execution path (GraphQLEndpoint.execute with the
+            compiled read path off: session, caller, parse, validate, policy decisions,
+            Strawberry), without HTTP or JWT; benchmarks/versus.py measures the compiled
+            path, which answers these documents by default
   floor     a plain Strawberry schema (no extensions, no permissions, no policy) of the
             same response shape, over the same rows fetched by the same SQL (the real
             request's statements, replayed unchanged; checked statement by statement)
@@ -80,13 +82,17 @@ def _known(**settings: Any) -> dict[str, Any]:
 class Bench:
     """The real app, in process, with counters for SQL statements and policy evaluations."""
 
-    def __init__(self, database: Path | str) -> None:
-        """`database`: the SQLite file, or a database URL (PostgreSQL)."""
+    def __init__(self, database: Path | str, compiled: bool = True) -> None:
+        """`database`: the SQLite file, or a database URL (PostgreSQL); `compiled`: the
+        compiled read path on (the service's default) or off (graphql-core only)."""
         self.url = database if isinstance(database, str) else f"sqlite:///{database}"
         # in process the request deadline is lifted: a slow, shared machine must not turn
         # a measurement into a QUERY_TIMEOUT (the HTTP server keeps one: see load.py)
         self.settings = Settings(
-            database_url=self.url, jwt_secret=SECRET, **_known(request_timeout_seconds=600.0)
+            database_url=self.url,
+            jwt_secret=SECRET,
+            compiled_reads=compiled,
+            **_known(request_timeout_seconds=600.0),
         )
         self.app = create_app(self.settings)
         self.endpoint: GraphQLEndpoint = next(
@@ -329,7 +335,7 @@ def _status(name: str) -> float:
 def child_rss(database: Path, key: str, first: int) -> None:
     """In a fresh process: warm up on a 1-row page, then the peak RSS of one request
     (executing it and serialising the JSON response, as the endpoint does)."""
-    bench = Bench(database)
+    bench = Bench(database, compiled=False)
     scenario = BY_KEY[key]
     bench.real(scenario, 1)
     gc.collect()
@@ -527,7 +533,7 @@ def main() -> None:
     duration, max_requests = (1.5, 64) if args.quick else (10.0, 2000)
     chosen = [s for s in SCENARIOS if not args.only or s.key in args.only.split(",")]
 
-    bench = Bench(database)
+    bench = Bench(database, compiled=False)
     for s in chosen:  # warm every path once (imports, compiled SQL caches)
         bench.real(s, 1)
     rows: list[Row] = []

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # GraphQL requests executing at once in one process, each with its own database
     # connection; more wait for a turn (the connection pool is sized to match).
     max_concurrent_requests: int = Field(default=8, ge=1, le=100)
+    # Answer the documents the compiler covers (a `students` page) from SQL that writes
+    # the JSON (resolvers/compiled_students.py); off: every document runs through
+    # graphql-core, the reference the compiled path is tested against.
+    compiled_reads: bool = True
 
     # --- document cost (app/doccost.py, app/limits.py) ----------------------------------
     # Fragment spreads in one document (graphql-core compares fragments spread together

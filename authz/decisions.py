@@ -81,6 +81,24 @@ class Decisions:
         self._answers[key] = answer
         return answer  # type: ignore[return-value]
 
+    def built(self, key: Hashable, build: Callable[[], T]) -> T:
+        """A SQL construct made from this caller's answers (a WHERE clause, say), kept
+        beside them: it is the same for equal callers, and building it again costs more
+        than the statement it goes into. Not counted as an evaluation: whatever policy
+        questions `build` asks are counted when it runs."""
+        shared_key = ("built", key)
+        try:
+            return self._answers[shared_key]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        answer = _MISSING if self.shared is None else self.shared.get((self.actor, shared_key))
+        if answer is _MISSING:
+            answer = build()
+            if self.shared is not None:
+                self.shared.put((self.actor, shared_key), answer)
+        self._answers[shared_key] = answer
+        return answer  # type: ignore[return-value]
+
     # ---- relationships ----
     def relationships(self, ties: StudentTies) -> frozenset[str]:
         """Every relationship key the actor has to a student with these ties."""
@@ -99,9 +117,15 @@ class Decisions:
 
     def visible_students_sql(self) -> ColumnElement[bool]:
         """Rows of `students` the actor has any relationship to."""
-        return self._patterns_sql(lambda p: bool(self.pattern_relationships(p)))
+        return self.built(
+            "visible students",
+            lambda: self._patterns_sql(lambda p: bool(self.pattern_relationships(p))),
+        )
 
     def field_readable_sql(self, field: str) -> ColumnElement[bool]:
+        return self.built(("field readable", field), lambda: self._field_readable_sql(field))
+
+    def _field_readable_sql(self, field: str) -> ColumnElement[bool]:
         """Rows of `students` whose `field` the actor may read (for filters).
 
         Only fields that do not depend on consent can be pushed into SQL this way;

@@ -116,6 +116,12 @@ class Bench:
             raise RuntimeError(f"{scenario.key}: {status} {loads(answer.get('errors'))}"[:500])
         return answer
 
+    def path(self, scenario: Scenario, first: int | None = None) -> str:
+        """Which path answered: "compiled" or "executed" (graphql-core)."""
+        trace: dict[str, Any] = {}
+        self.endpoint.execute(scenario.username, scenario.body(first), "bench", None, trace)
+        return str(trace.get("path"))
+
     def real_body(self, scenario: Scenario, first: int | None = None) -> bytes:
         """The response body, as the endpoint sends it (joined here into one string)."""
         return b"".join(json_chunks(self.answer(scenario, first)))

@@ -8,8 +8,11 @@ For each of the four requests (benchmarks/scenarios.py) and each backend (SQLite
 PostgreSQL when NEEDTOKNOW_BENCH_PG_URL names a server: benchmarks/pg_college.py copies
 the same college there), in one process, interleaved round by round:
 
-  service   GraphQLEndpoint.execute (session, caller, document checks, policy, Strawberry,
-            the audit append and its commit) and the response's JSON bytes
+  service   GraphQLEndpoint.execute (session, caller, document checks, policy, the
+            compiled read path where it covers the document, the audit append and its
+            commit) and the response's JSON bytes
+  graphql-core  the same endpoint with the compiled path off (NEEDTOKNOW_COMPILED_READS=
+            false): every field executed by graphql-core, the reference implementation
   plain     a plain Strawberry schema of the same shape (no extensions, no permissions, no
             policy) over the same rows, fetched by the same SQL statements
             (benchmarks/baselines.py), and its JSON bytes
@@ -50,7 +53,7 @@ from benchmarks.run import Bench  # noqa: E402
 from benchmarks.scenarios import SCENARIOS, Scenario  # noqa: E402
 from models.db import utcnow  # noqa: E402
 
-VARIANTS = ("service", "plain", "db")
+VARIANTS = ("service", "reference", "plain", "db")
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Figures:
     first: int
     times: dict[str, list[float]]
     statements: int
+    reference_statements: int
+    path: str
     evaluations_cold: int
     evaluations_warm: int
     response_kb: float
@@ -92,8 +97,20 @@ def measure(
     bench.real(scenario, first)
     cold = sum(d.evaluations for d in bench.made)
     answer, statements, warm, _ = bench.counted(scenario, first)
+    path = bench.path(scenario, first)
+    settings = bench.endpoint.settings
+    settings.compiled_reads = False
+    _, reference_statements, _, _ = bench.counted(scenario, first)
     with capture() as captured:
         bench.real(scenario, first)
+    settings.compiled_reads = True
+
+    def reference() -> None:
+        settings.compiled_reads = False
+        try:
+            bench.real_body(scenario, first)
+        finally:
+            settings.compiled_reads = True
 
     def db() -> bytes:
         with bench.engine.connect() as connection:
@@ -104,6 +121,7 @@ def measure(
     started = time.perf_counter()
     for done in range(rounds):
         times["service"].append(_timed(lambda: bench.real_body(scenario, first)))
+        times["reference"].append(_timed(reference))
         times["plain"].append(_timed(lambda: orjson.dumps(bench.floor(scenario, captured, first))))
         times["db"].append(_timed(db))
         if done >= 2 and time.perf_counter() - started > budget:
@@ -114,6 +132,8 @@ def measure(
         first,
         times,
         len(statements),
+        len(reference_statements),
+        path,
         cold,
         warm,
         len(orjson.dumps(answer)) / 1024,
@@ -126,18 +146,21 @@ def _ratio(x: float) -> str:
 
 def print_table(rows: list[Figures]) -> None:
     print(
-        "| request | backend | rounds | service ms (range) | plain Strawberry ms (range) | "
-        "db alone ms (range) | service ÷ db | plain ÷ db | service ÷ plain | SQL | "
-        "evaluations cold / warm |"
+        "| request | backend | rounds | path | service ms (range) | graphql-core ms (range) | "
+        "plain Strawberry ms (range) | db alone ms (range) | service ÷ db | graphql-core ÷ db "
+        "| plain ÷ db | SQL (graphql-core) | evaluations cold / warm |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        s, p, d = r.median("service"), r.median("plain"), r.median("db")
+        s, g = r.median("service"), r.median("reference")
+        p, d = r.median("plain"), r.median("db")
         print(
-            f"| {r.scenario.title} | {r.backend} | {len(r.times['service'])} | "
-            f"{s:,.1f} ({r.span('service')}) | {p:,.1f} ({r.span('plain')}) | "
-            f"{d:,.1f} ({r.span('db')}) | **{_ratio(s / d)}** | {_ratio(p / d)} | "
-            f"{_ratio(s / p)} | {r.statements} | {r.evaluations_cold} / {r.evaluations_warm} |"
+            f"| {r.scenario.title} | {r.backend} | {len(r.times['service'])} | {r.path} | "
+            f"{s:,.1f} ({r.span('service')}) | {g:,.1f} ({r.span('reference')}) | "
+            f"{p:,.1f} ({r.span('plain')}) | {d:,.1f} ({r.span('db')}) | "
+            f"**{_ratio(s / d)}** | {_ratio(g / d)} | {_ratio(p / d)} | "
+            f"{r.statements} ({r.reference_statements}) | "
+            f"{r.evaluations_cold} / {r.evaluations_warm} |"
         )
 
 

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -70,6 +71,11 @@ def api_field_name(name: str) -> str:
     `note:<id>` or `refused:BAD_USER_INPUT` are kept as they are."""
     if ":" in name or "_" not in name:
         return name
+    return _camel(name)
+
+
+@lru_cache(maxsize=1024)  # field names: a few dozen, spelt for every event of a read
+def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 

@@ -93,7 +93,12 @@ class AuditCollector:
         if row.id in self.written_notes:
             return
         self.returned_student(record.student)
-        self.notes.setdefault(row.student_id, {})[row.id] = row.confidentiality
+        self.returned_note_of(row.student_id, row.id, row.confidentiality)
+
+    def returned_note_of(self, student_id: str, note_id: str, confidentiality: str) -> None:
+        """A note returned, its student already recorded (the compiled path's form)."""
+        if note_id not in self.written_notes:
+            self.notes.setdefault(student_id, {})[note_id] = confidentiality
 
     def read_drafts(self, actor: Caller, at: datetime) -> Iterator[AuditDraft]:
         """One event per student whose restricted data this request returned."""

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from authz.acting import viewer_actions as acting_viewer_actions
-from authz.facts import Standing
+from authz.facts import Caller, Standing
 from authz.ties import TIE_NAMES, TiePattern, tie_columns
 from models.enums import StudentAction
 from models.tables import Consent, Student, User
@@ -73,8 +73,12 @@ def _escape_like(text: str) -> str:
 
 
 def _select(ctx: RequestContext) -> Select[*tuple[Any, ...]]:
+    return ctx.decisions.built("student select", lambda: _student_select(ctx.actor))
+
+
+def _student_select(actor: Caller) -> Select[*tuple[Any, ...]]:
     tutor = aliased(User)
-    ties = tie_columns(ctx.actor)
+    ties = tie_columns(actor)
     return select_rows(
         Student,
         col(tutor.username),

@@ -1,0 +1,260 @@
+"""The JSON of a page's students, written by the database: one SQL expression per
+picked object, with the policy's masks (compiled_masks.py) as conditions. A field the
+tables below do not know is declined, and the reference path answers the document.
+
+Each builder mirrors one API type's `of` (schema/types/*.py): the same columns, the same
+conversions (a year of study outside its range reads null, times as isoformat), the
+same rows and order as resolvers/batches.py."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import count
+
+from authz.decisions import Decisions
+from authz.facts import Carrier, Standing
+from models.fields import YEAR_OF_STUDY
+from resolvers.compiled_masks import (
+    Masks,
+    consent_masks,
+    disclosure_masks,
+    note_masks,
+    student_masks,
+)
+from resolvers.json_sql import JsonSql
+from resolvers.picks import Declined, Pick
+
+LOW, HIGH = YEAR_OF_STUDY
+
+
+@dataclass
+class Objects:
+    sql: JsonSql
+    decisions: Decisions
+    standings: list[Standing]
+    fields: list[frozenset[str]]  # per standing: the Student fields granted
+    students: Masks = field(init=False)
+    _aliases: Iterator[int] = field(default_factory=lambda: count(1))
+
+    def __post_init__(self) -> None:
+        self.students = student_masks(self.fields)
+
+    def alias(self, prefix: str) -> str:
+        return f"{prefix}{next(self._aliases)}"
+
+    def _granting(self, name: str) -> list[int]:
+        return [k for k, f in enumerate(self.fields) if name in f]
+
+    # ---- Student (over `p`, the student; `t`, their tutor) ----
+    def student(self, picks: tuple[Pick, ...], p: str = "p", t: str = "t") -> str:
+        pairs = []
+        for pick in picks:
+            if pick.name == "__typename":
+                pairs.append((pick.key, "'Student'"))
+                continue
+            python, value = self._student_value(pick, p, t)
+            condition = self.students.condition(python, non_null=pick.non_null)
+            pairs.append((pick.key, self.sql.when(condition, value)))
+        return self.sql.obj(*pairs)
+
+    def _student_value(self, pick: Pick, p: str, t: str) -> tuple[str, str]:
+        s = self.sql
+        columns = {
+            "id": "id",
+            "crsid": "crsid",
+            "name": "name",
+            "course": "course",
+            "room": "room",
+            "emergencyContact": "emergency_contact",
+            "lodgeAlert": "lodge_alert",
+            "riskLevel": "risk_level",
+        }
+        if pick.name in columns:
+            return columns[pick.name], f"{p}.{columns[pick.name]}"
+        if pick.name == "yearOfStudy":
+            year = f"{p}.year_of_study"
+            return "year_of_study", f"CASE WHEN {year} BETWEEN {LOW} AND {HIGH} THEN {year} END"
+        if pick.name == "welfareFlag":
+            return "welfare_flag", s.boolean(f"{p}.welfare_flag")
+        if pick.name == "leftAt":
+            return "left_at", s.day(f"{p}.left_at")
+        if pick.name == "tutor":
+            return "tutor", self.staff(pick.picks, t)
+        if pick.name == "notes":
+            return "notes", self.notes(pick.picks, p, t)
+        if pick.name == "consents":
+            return "consents", self.consents(pick.picks, p, t)
+        if pick.name == "disclosures":
+            return "disclosures", self.disclosures(pick.picks, p, t)
+        raise Declined(f"Student.{pick.name}")
+
+    # ---- StaffContact (a users row; null when there is none) ----
+    def staff(self, picks: tuple[Pick, ...], u: str) -> str:
+        granted = self.decisions.fields(Carrier("StaffContact"))
+        pairs = []
+        for pick in picks:
+            if pick.name == "__typename":
+                pairs.append((pick.key, "'StaffContact'"))
+                continue
+            python = {"username": "username", "displayName": "display_name"}.get(pick.name)
+            if python is None:
+                raise Declined(f"StaffContact.{pick.name}")
+            if python not in granted and pick.non_null:
+                raise Declined(f"non-null StaffContact.{pick.name} withheld")
+            pairs.append((pick.key, f"{u}.{python}" if python in granted else "NULL"))
+        missing = f"{u}.username IS NULL OR {u}.display_name IS NULL"
+        return f"(CASE WHEN {missing} THEN NULL ELSE {self.sql.obj(*pairs)} END)"
+
+    # ---- shared by the record types ----
+    def _record(
+        self,
+        type_name: str,
+        picks: tuple[Pick, ...],
+        masks: Masks,
+        value_of: Callable[[Pick], tuple[str, str]],
+    ) -> str:
+        pairs = []
+        for pick in picks:
+            if pick.name == "__typename":
+                pairs.append((pick.key, f"'{type_name}'"))
+                continue
+            python, value = value_of(pick)
+            condition = masks.condition(python, non_null=pick.non_null)
+            pairs.append((pick.key, self.sql.when(condition, value)))
+        return self.sql.obj(*pairs)
+
+    def _back(self, pick: Pick, p: str, t: str) -> tuple[str, str] | None:
+        """`student` of a note, consent or disclosure: the page's own student."""
+        if pick.name == "student":
+            return "student", self.student(pick.picks, p, t)
+        return None
+
+    # ---- Note ----
+    def notes(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
+        n, a = self.alias("n"), self.alias("a")
+        masks = note_masks(self.decisions, self.standings, self._granting("notes"), n)
+
+        def value_of(pick: Pick) -> tuple[str, str]:
+            simple = {"id": "id", "category": "category", "summary": "summary", "body": "body"}
+            if pick.name in simple:
+                return simple[pick.name], f"{n}.{simple[pick.name]}"
+            if pick.name == "confidentiality":
+                return "confidentiality", f"{n}.confidentiality"
+            if pick.name == "createdAt":
+                return "created_at", self.sql.ts(f"{n}.created_at")
+            if pick.name == "author":
+                return "author", self.staff(pick.picks, a)
+            back = self._back(pick, p, t)
+            if back is None:
+                raise Declined(f"Note.{pick.name}")
+            return back
+
+        element = self._record("Note", picks, masks, value_of)
+        rows = (
+            f"FROM notes {n} LEFT JOIN users {a} ON {a}.id = {n}.author_id "
+            f"WHERE {n}.student_id = {p}.id AND {masks.listed()}"
+        )
+        return self.sql.array(element, rows, f"{n}.created_at DESC, {n}.id")
+
+    def note_marks(self, p: str) -> str:
+        """[[id, tier], ...] of the notes `notes` lists: what the audit records."""
+        n = self.alias("n")
+        masks = note_masks(self.decisions, self.standings, self._granting("notes"), n)
+        element = (
+            f"json_build_array({n}.id, {n}.confidentiality)"
+            if self.sql.postgresql
+            else f"json_array({n}.id, {n}.confidentiality)"
+        )
+        rows = f"FROM notes {n} WHERE {n}.student_id = {p}.id AND {masks.listed()}"
+        listed = self.students.condition("notes")
+        return self.sql.when(listed, self.sql.array(element, rows, f"{n}.id"))
+
+    # ---- Consent ----
+    def _consent_value(self, pick: Pick, c: str, r: str, p: str, t: str) -> tuple[str, str]:
+        s = self.sql
+        if pick.name == "id":
+            return "id", f"{c}.id"
+        if pick.name == "recipient":
+            return "recipient", self.staff(pick.picks, r)
+        if pick.name == "recipientDescription":
+            return "recipient_description", f"{c}.recipient_description"
+        if pick.name == "categories":
+            return "categories", s.json_column(f"{c}.categories")
+        if pick.name in ("grantedAt", "expiresAt", "revokedAt"):
+            python = {"grantedAt": "granted_at", "expiresAt": "expires_at"}.get(
+                pick.name, "revoked_at"
+            )
+            return python, s.ts(f"{c}.{python}")
+        if pick.name == "active":
+            active = (
+                f"{c}.granted_at <= :now AND {c}.revoked_at IS NULL AND "
+                f"({c}.expires_at IS NULL OR {c}.expires_at > :now)"
+            )
+            return "active", s.boolean(active)
+        back = self._back(pick, p, t)
+        if back is None:
+            raise Declined(f"Consent.{pick.name}")
+        return back
+
+    def consents(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
+        c, r = self.alias("c"), self.alias("r")
+        masks = consent_masks(self.decisions, self.standings, self._granting("consents"), c)
+        element = self._record(
+            "Consent", picks, masks, lambda pick: self._consent_value(pick, c, r, p, t)
+        )
+        rows = (
+            f"FROM consents {c} LEFT JOIN users {r} ON {r}.id = {c}.recipient_id "
+            f"WHERE {c}.student_id = {p}.id AND {masks.listed()}"
+        )
+        return self.sql.array(element, rows, f"{c}.granted_at DESC, {c}.id")
+
+    # ---- Disclosure ----
+    def disclosures(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
+        x, by, auth = self.alias("x"), self.alias("b"), self.alias("u")
+        xc, xr = self.alias("c"), self.alias("r")
+        granting = self._granting("disclosures")
+        masks = disclosure_masks(self.decisions, self.standings, granting, x)
+        of_consent = consent_masks(self.decisions, self.standings, granting, xc)
+        s = self.sql
+
+        def value_of(pick: Pick) -> tuple[str, str]:
+            simple = {
+                "id": "id",
+                "recipient": "recipient",
+                "basis": "basis",
+                "justification": "justification",
+                "informationShared": "information_shared",
+            }
+            if pick.name in simple:
+                return simple[pick.name], f"{x}.{simple[pick.name]}"
+            if pick.name == "occurredAt":
+                return "occurred_at", s.ts(f"{x}.occurred_at")
+            if pick.name == "withheldFromStudent":
+                return "withheld_from_student", s.boolean(f"{x}.withheld_from_student")
+            if pick.name == "disclosedBy":
+                return "disclosed_by", self.staff(pick.picks, by)
+            if pick.name == "authorisedBy":
+                return "authorised_by", self.staff(pick.picks, auth)
+            if pick.name == "consent":
+                # the reference: null unless the consent exists and its class grants `id`
+                consent = self._record(
+                    "Consent",
+                    pick.picks,
+                    of_consent,
+                    lambda sub: self._consent_value(sub, xc, xr, p, t),
+                )
+                shown = f"{xc}.id IS NOT NULL AND {of_consent.listed()}"
+                return "consent", s.when(shown, consent)
+            back = self._back(pick, p, t)
+            if back is None:
+                raise Declined(f"Disclosure.{pick.name}")
+            return back
+
+        element = self._record("Disclosure", picks, masks, value_of)
+        rows = (
+            f"FROM disclosures {x} LEFT JOIN users {by} ON {by}.id = {x}.disclosed_by_id "
+            f"LEFT JOIN users {auth} ON {auth}.id = {x}.authorised_by_id "
+            f"LEFT JOIN consents {xc} ON {xc}.id = {x}.consent_id "
+            f"LEFT JOIN users {xr} ON {xr}.id = {xc}.recipient_id "
+            f"WHERE {x}.student_id = {p}.id AND {masks.listed()}"
+        )
+        return s.array(element, rows, f"{x}.occurred_at DESC, {x}.id")

@@ -57,6 +57,17 @@ OUT_OF_SCOPE: dict[str, list[str]] = {
     ],
     "Note": ["amendments { kind text }", "viewerActions"],
 }
+TOWARDS_RECORDS = {
+    "StudentConnection": ("edges", "StudentEdge"),
+    "StudentEdge": ("node", "Student"),
+}
+# fields whose masks differ most between readers: each drawn one time in two
+OFTEN: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "Student": (("notes", "Note"), ("consents", "Consent"), ("disclosures", "Disclosure")),
+    "Note": (("body", None), ("author", "StaffContact"), ("summary", None)),
+    "Consent": (("active", None), ("recipient", "StaffContact")),
+    "Disclosure": (("consent", "Consent"), ("justification", None)),
+}
 ALIASES = ("a", "b", "x", "id", "name", "notes", "node", "k_1", "Z")
 SEARCHES = ("a", "AL", "smith", "ÉMILE", "zoë", "%", "_", "\\", '"', "🦊", "\u2028", "", "Wes")
 MAX_STUDENT_LEVEL = 2  # students -> node -> notes -> student -> ... (max_depth is 10)
@@ -69,6 +80,7 @@ def _rare(draw: st.DrawFn, one_in: int) -> bool:
 
 @dataclass
 class Drawn:
+    spice: frozenset[str] = frozenset()  # what, beyond the compiler's scope, may appear
     in_scope: bool = True
     fragments: list[str] = field(default_factory=list)
 
@@ -98,12 +110,17 @@ def selection(draw: st.DrawFn, type_name: str, level: int, state: Drawn) -> str:
     fields = [
         f for f in OBJECTS[type_name] if not (f[1] == "Student" and level >= MAX_STUDENT_LEVEL)
     ]
-    picks = draw(st.lists(st.sampled_from(fields), min_size=1, max_size=5))
+    picks = draw(st.lists(st.sampled_from(fields), min_size=1, max_size=6))
+    if type_name in TOWARDS_RECORDS and not _rare(draw, 6):
+        picks.append(TOWARDS_RECORDS[type_name])  # most documents reach the records
+    for pick in OFTEN.get(type_name, ()) if level <= 1 else ():
+        if pick in fields and draw(st.booleans()):
+            picks.insert(draw(st.integers(0, len(picks))), pick)
     keys: dict[str, str] = {}
     repeats: dict[str, int] = {}
     parts: list[str] = []
     for name, sub in picks:
-        alias = draw(st.sampled_from((None, None, None, *ALIASES)))
+        alias = draw(st.sampled_from(ALIASES)) if _rare(draw, 6) else None
         key = alias or name
         if keys.get(key, name) != name:
             key, alias = name, None
@@ -116,7 +133,7 @@ def selection(draw: st.DrawFn, type_name: str, level: int, state: Drawn) -> str:
         keys[key] = name
         repeats[key] = repeats.get(key, 0) + 1
         text = f"{alias}: {name}" if alias else name
-        if _rare(draw, 60):
+        if "directive" in state.spice and _rare(draw, 8):
             text += draw(st.sampled_from((" @include(if: true)", " @skip(if: false)")))
             state.in_scope = False
         if sub is not None:
@@ -126,11 +143,11 @@ def selection(draw: st.DrawFn, type_name: str, level: int, state: Drawn) -> str:
     if not parts:
         parts.append(fields[0][0] if fields[0][1] is None else "__typename")
         state.in_scope = state.in_scope and fields[0][1] is None
-    if _rare(draw, 30):
+    if "__typename" in state.spice and _rare(draw, 4):
         parts.append("__typename")
         state.in_scope = False
     extra = OUT_OF_SCOPE.get(type_name, [])
-    if extra and _rare(draw, 25):
+    if extra and "outside" in state.spice and _rare(draw, 3):
         parts.append(draw(st.sampled_from(extra)))
         state.in_scope = False
     return _wrap(draw, type_name, parts, state)
@@ -168,7 +185,8 @@ FILTER_VALUES: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def documents(draw: st.DrawFn) -> Generated:
-    state = Drawn()
+    spice = frozenset(s for s in ("directive", "__typename", "outside") if _rare(draw, 6))
+    state = Drawn(spice)
     args: dict[str, Any] = {}
     odd = _rare(draw, 10)
     first = draw(st.sampled_from((1000, 1001, -1)) if odd else st.none() | st.integers(0, 25))

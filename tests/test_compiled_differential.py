@@ -39,10 +39,14 @@ from tests.compiled_support import (
 from tests.conftest import fresh_database
 from tests.matrix.college import now_utc
 
-EXAMPLES = int(os.environ.get("NEEDTOKNOW_DIFF_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("NEEDTOKNOW_DIFF_EXAMPLES", "40"))
 PERSONAS = personas(build_dataset(now_utc()))
 CORPUS = suite_documents() + edge_documents()
 KEY_PERSONAS = ["senior", "wb", "tut_a", "porter", "dos_active", "sup_active", "ab101", "uv111"]
+# each generated document runs for one reader by consent (notes, summary only), one of
+# the key personas and one of the group's personas
+CONSENTED = ["dos_active", "dos_mixed", "dos_cross", "sup_active", "sup_wrongcat"]
+FOCUS = [*KEY_PERSONAS, "duty_on", "office", "wx222", "deputy"]
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +147,15 @@ def test_the_benchmark_documents_take_the_compiled_path(world: Differential) -> 
                 assert reference.body == compiled.body
 
 
+def test_an_alias_of_the_root_field_names_the_answer(world: Differential) -> None:
+    """Minimal: `{ s: students(first: 1) { totalCount } }` answers under "s"."""
+    body = {"query": "{ s: students(first: 1) { totalCount } }"}
+    reference, compiled = world.both("senior", body)
+    assert reference.body.startswith(b'{"data":{"s":{')
+    assert compiled.body == reference.body, compiled.body
+    assert compiled.path == COMPILED
+
+
 def _run_generated(world: Differential, username: str, doc: Generated, tally: Counter[str]) -> None:
     body = {"query": doc.query, "variables": doc.variables}
     reference, compiled = world.both(username, body)
@@ -154,14 +167,15 @@ def _run_generated(world: Differential, username: str, doc: Generated, tally: Co
     if doc.in_scope and ran:
         tally["in scope, ran"] += 1
         tally["in scope, ran, compiled"] += compiled.path == COMPILED
-    if not doc.in_scope:
-        assert compiled.path != COMPILED or "__typename" in doc.query, (doc.query, compiled.path)
+    if "@include" in doc.query or "@skip" in doc.query:
+        assert compiled.path != COMPILED, (doc.query, compiled.path)  # directives fall back
 
 
 @pytest.mark.parametrize("group", [0, 1])
 def test_generated_documents_agree(world: Differential, group: int) -> None:
     tally: Counter[str] = Counter()
     people = [p for p in PERSONAS if p != GHOST][group::2]
+    readers = st.tuples(st.sampled_from(CONSENTED), st.sampled_from(FOCUS), st.sampled_from(people))
 
     @settings(
         max_examples=EXAMPLES,
@@ -170,14 +184,15 @@ def test_generated_documents_agree(world: Differential, group: int) -> None:
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(username=st.sampled_from(people), doc=documents())
-    def run(username: str, doc: Generated) -> None:
-        _run_generated(world, username, doc, tally)
+    @given(usernames=readers, doc=documents())
+    def run(usernames: tuple[str, ...], doc: Generated) -> None:
+        for username in dict.fromkeys(usernames):
+            _run_generated(world, username, doc, tally)
 
     run()
     print(f"generated documents (group {group}): {dict(tally)}")
     in_scope = tally["in scope, ran"]
-    assert in_scope >= EXAMPLES // 4, tally  # the generator reaches the compiler's scope
+    assert in_scope >= EXAMPLES // 2, tally  # the generator reaches the compiler's scope
     assert tally["in scope, ran, compiled"] >= 0.8 * in_scope, tally
 
 

@@ -62,7 +62,13 @@ from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorSigner
-from resolvers.deadline import QueryTimeout, budget, overdue
+from resolvers.deadline import (
+    QueryTimeout,
+    ResponseTooLarge,
+    bound_transaction,
+    budget,
+    overdue,
+)
 from resolvers.errors import ClientError
 from resolvers.picks import Declined
 from schema.compiled_plan import plan
@@ -72,6 +78,7 @@ from schema.serialised import pieces
 
 log = logging.getLogger("needtoknow.graphql")
 
+SELECTED_MEMO = 1024  # distinct documents whose selected Student fields are remembered
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 SUBSCRIPTIONS_ELSEWHERE = (
     "subscriptions are served over WebSocket at /graphql/ws (graphql-transport-ws), not by POST"
@@ -116,6 +123,7 @@ class GraphQLEndpoint:
         self.workers = anyio.CapacityLimiter(settings.max_concurrent_requests)
         self.slots = BusySlots(settings.max_concurrent_requests)
         self.cursors = cursors
+        self._selected: dict[str, frozenset[str]] = {}
         self.checker = limits.DocumentChecker(schema._schema, limits.Limits.of(settings))
         self.limiter = limiter or RateLimiter.of(settings)
         self.graphiql = get_graphql_ide_html("graphiql")
@@ -365,14 +373,17 @@ class GraphQLEndpoint:
             access_log_shows_wellbeing=self.settings.access_log_shows_wellbeing,
         )
         context.audit.operation_name = operation_label
-        context.audit.selected_student_fields = frozenset(
-            python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
-        )
+        context.audit.selected_student_fields = self._student_fields(query, document)
         try:
             with (
-                budget(deadline - time.monotonic(), self.settings.max_page_size) as spent,
+                budget(
+                    deadline - time.monotonic(),
+                    self.settings.max_page_size,
+                    self.settings.max_response_bytes,
+                ) as spent,
                 prepared(document),
             ):
+                bound_transaction(session)
                 compiled = self._compiled(context, document, operation, variables)
                 trace["path"] = "executed" if compiled is None else "compiled"
                 result = compiled or self.schema.execute_sync(
@@ -389,6 +400,13 @@ class GraphQLEndpoint:
         )
         if database_failed and overdue(spent):
             spent.timed_out = True  # PostgreSQL cancelled a statement (statement_timeout)
+        if spent.too_large:
+            log.warning("response too large", extra={"operation": kind})
+            return 200, error_body(
+                f"the answer would be larger than {self.settings.max_response_bytes} bytes "
+                "(NEEDTOKNOW_MAX_RESPONSE_BYTES); ask for less (fewer fields, smaller pages)",
+                "RESPONSE_TOO_LARGE",
+            )
         if spent.timed_out:
             # Whatever was resolved before the deadline is dropped: no partial answer.
             log.warning("request timed out", extra={"operation": kind})
@@ -415,6 +433,18 @@ class GraphQLEndpoint:
             answer["errors"] = [_client_error(e, request_id) for e in result.errors]
         return 200, answer
 
+    def _student_fields(self, query: str, document: DocumentNode) -> frozenset[str]:
+        """The Student fields `document` selects anywhere, found once per distinct text
+        (a bounded memo beside the document cache: the same text, the same document)."""
+        found = self._selected.get(query)
+        if found is None:
+            if len(self._selected) >= SELECTED_MEMO:
+                self._selected.clear()
+            found = self._selected[query] = frozenset(
+                python_name(f) for f in selected_fields(self.schema._schema, document, "Student")
+            )
+        return found
+
     def _compiled(
         self,
         context: RequestContext,
@@ -434,7 +464,7 @@ class GraphQLEndpoint:
             data = compiled_students.answer(context, root)
         except Declined:
             return None
-        except QueryTimeout:
+        except (QueryTimeout, ResponseTooLarge):  # the budget says which
             return ExecutionResult(data=None, errors=None)
         except OperationalError as exc:
             return ExecutionResult(data=None, errors=[GraphQLError(str(exc), original_error=exc)])

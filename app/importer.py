@@ -469,9 +469,7 @@ def _check_author(ctx: _Context, item: Item[NoteIn], author: User, student: Stud
 
 
 def _import_notes(ctx: _Context, items: list[Item[NoteIn]]) -> KindCounts:
-    check_unique(
-        items, _note_key, "student+author+createdAt+category+confidentiality+summary+body"
-    )
+    check_unique(items, _note_key, "student+author+createdAt+category+confidentiality+summary+body")
     existing = _imported_rows(ctx, Note, "note", [_note_key(item.record) for item in items])
     tally = Tally()
     for item in items:
@@ -789,9 +787,7 @@ def _check_disclosure(
     return discloser, authoriser, consent
 
 
-def _check_same_disclosure(
-    item: Item[DisclosureIn], existing: Disclosure, new: Disclosure
-) -> None:
+def _check_same_disclosure(item: Item[DisclosureIn], existing: Disclosure, new: Disclosure) -> None:
     """A disclosure is a record: a repeat must agree with what was recorded."""
     fields = {
         "consent_id": _consent_field(item.record),

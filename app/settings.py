@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=1000)  # `first`; resolvers cap at 1000
     max_batch: int = Field(default=0, ge=0, le=50)  # JSON-array bodies; 0: batching off
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    # the largest answer's JSON: a request that would answer more gets RESPONSE_TOO_LARGE
+    # and no data (each running request holds its answer once in memory)
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
     # GraphQL requests executing at once in one process, each with its own database
     # connection; more wait for a turn (the connection pool is sized to match).
     max_concurrent_requests: int = Field(default=8, ge=1, le=100)

@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from authz.facts import Caller
+from authz.facts import Caller, Standing
 from models.audit_chain import AuditDraft, commit_with_audit
 from models.enums import Confidentiality
 from resolvers.deadline import check_deadline
@@ -84,9 +84,11 @@ class AuditCollector:
         )
 
     def returned_student(self, record: StudentRecord) -> None:
-        if record.row.id not in self.students:
-            relationships = tuple(sorted(record.standing.relationships))
-            self.students[record.row.id] = (relationships, record.fields)
+        self.returned(record.row.id, record.standing, record.fields)
+
+    def returned(self, student_id: str, standing: Standing, fields: frozenset[str]) -> None:
+        if student_id not in self.students:
+            self.students[student_id] = (tuple(sorted(standing.relationships)), fields)
 
     def returned_note(self, record: NoteRecord) -> None:
         row = record.row

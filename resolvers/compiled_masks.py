@@ -9,6 +9,7 @@ numbered on the page; a note's tier and category; whether a consent is to the re
 whether a disclosure is withheld); a mask is the set of classes granted, out of the
 classes a row there can have."""
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -48,7 +49,8 @@ class Attribute:
 
 
 def _name(value: str) -> str:
-    if not value.replace("_", "").isalnum():
+    """An enum value written into SQL: one of the models' own (upper case and _)."""
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*", value) is None:
         raise ValueError(f"not an enum value: {value!r}")
     return value
 

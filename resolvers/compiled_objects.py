@@ -7,6 +7,7 @@ conversions (a year of study outside its range reads null, times as isoformat), 
 same rows and order as resolvers/batches.py."""
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -24,6 +25,7 @@ from resolvers.json_sql import JsonSql
 from resolvers.picks import Declined, Pick
 
 LOW, HIGH = YEAR_OF_STUDY
+MAX_LISTS = 2  # record lists nested in one another (node.notes, then one back-reference)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Objects:
     fields: list[frozenset[str]]  # per standing: the Student fields granted
     students: Masks = field(init=False)
     _aliases: Iterator[int] = field(default_factory=lambda: count(1))
+    _depth: int = 0
 
     def __post_init__(self) -> None:
         self.students = student_masks(self.fields)
@@ -123,10 +126,26 @@ class Objects:
         return self.sql.obj(*pairs)
 
     def _back(self, pick: Pick, p: str, t: str) -> tuple[str, str] | None:
-        """`student` of a note, consent or disclosure: the page's own student."""
-        if pick.name == "student":
-            return "student", self.student(pick.picks, p, t)
-        return None
+        """`student` of a note, consent or disclosure: the page's own student. Notes read
+        through it are declined: which of them the reference records as read depends on
+        the records the path runs through, which the audit column does not follow."""
+        if pick.name != "student":
+            return None
+        if any(sub.name == "notes" for sub in pick.picks):
+            raise Declined("notes read through a back-reference")
+        return "student", self.student(pick.picks, p, t)
+
+    @contextmanager
+    def _list(self) -> Iterator[None]:
+        """One record list deeper: SQLite's parser refuses subqueries nested much deeper
+        than MAX_LISTS lists, so deeper documents are declined."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_LISTS:
+                raise Declined(f"records nested {self._depth} lists deep")
+            yield
+        finally:
+            self._depth -= 1
 
     # ---- Note ----
     def notes(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
@@ -143,17 +162,46 @@ class Objects:
                 return "created_at", self.sql.ts(f"{n}.created_at")
             if pick.name == "author":
                 return "author", self.staff(pick.picks, a)
+            if pick.name == "amendments":
+                return "amendments", self.amendments(pick.picks, n)
             back = self._back(pick, p, t)
             if back is None:
                 raise Declined(f"Note.{pick.name}")
             return back
 
-        element = self._record("Note", picks, masks, value_of)
+        with self._list():
+            element = self._record("Note", picks, masks, value_of)
         rows = (
             f"FROM notes {n} LEFT JOIN users {a} ON {a}.id = {n}.author_id "
             f"WHERE {n}.student_id = {p}.id AND {masks.listed()}"
         )
         return self.sql.array(element, rows, f"{n}.created_at DESC, {n}.id")
+
+    def amendments(self, picks: tuple[Pick, ...], n: str) -> str:
+        """A note's corrections and statements, oldest first (resolvers/amendments.py);
+        the note's mask decides whether they are shown at all."""
+        m = self.alias("m")
+        with self._list():
+            element = self._amendment(picks, m)
+        rows = f"FROM note_amendments {m} WHERE {m}.note_id = {n}.id"
+        return self.sql.array(element, rows, f"{m}.created_at, {m}.id")
+
+    def _amendment(self, picks: tuple[Pick, ...], m: str) -> str:
+        granted = self.decisions.fields(Carrier("NoteAmendment"))
+        pairs = []
+        for pick in picks:
+            if pick.name == "__typename":
+                pairs.append((pick.key, "'NoteAmendment'"))
+                continue
+            python = {"id": "id", "kind": "kind", "text": "text", "createdAt": "created_at"}
+            column = python.get(pick.name)
+            if column is None:
+                raise Declined(f"NoteAmendment.{pick.name}")
+            if column not in granted and pick.non_null:
+                raise Declined(f"non-null NoteAmendment.{pick.name} withheld")
+            value = self.sql.ts(f"{m}.created_at") if column == "created_at" else f"{m}.{column}"
+            pairs.append((pick.key, value if column in granted else "NULL"))
+        return self.sql.obj(*pairs)
 
     def note_marks(self, p: str) -> str:
         """[[id, tier], ...] of the notes `notes` lists: what the audit records."""
@@ -198,9 +246,10 @@ class Objects:
     def consents(self, picks: tuple[Pick, ...], p: str, t: str) -> str:
         c, r = self.alias("c"), self.alias("r")
         masks = consent_masks(self.decisions, self.standings, self._granting("consents"), c)
-        element = self._record(
-            "Consent", picks, masks, lambda pick: self._consent_value(pick, c, r, p, t)
-        )
+        with self._list():
+            element = self._record(
+                "Consent", picks, masks, lambda pick: self._consent_value(pick, c, r, p, t)
+            )
         rows = (
             f"FROM consents {c} LEFT JOIN users {r} ON {r}.id = {c}.recipient_id "
             f"WHERE {c}.student_id = {p}.id AND {masks.listed()}"
@@ -249,7 +298,8 @@ class Objects:
                 raise Declined(f"Disclosure.{pick.name}")
             return back
 
-        element = self._record("Disclosure", picks, masks, value_of)
+        with self._list():
+            element = self._record("Disclosure", picks, masks, value_of)
         rows = (
             f"FROM disclosures {x} LEFT JOIN users {by} ON {by}.id = {x}.disclosed_by_id "
             f"LEFT JOIN users {auth} ON {auth}.id = {x}.authorised_by_id "

@@ -11,24 +11,36 @@ audit reads as the reference (resolvers/audit.py).
 Anything outside its tables raises Declined before a row is read, and the endpoint then
 runs the document through graphql-core, the reference."""
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from threading import Lock
 from typing import Any
 
 import orjson
 from sqlalchemy import BindParameter, TextClause, bindparam, text
 
-from authz.facts import Carrier
+from authz.facts import Carrier, Standing
 from models.types import UTCDateTime
 from resolvers.audit import AuditCollector
 from resolvers.compiled_objects import Objects
 from resolvers.context import RequestContext
-from resolvers.deadline import check_deadline
+from resolvers.deadline import check_deadline, count_response
 from resolvers.errors import ClientError
 from resolvers.json_sql import JsonSql
 from resolvers.page_stream import FETCH_ROWS
 from resolvers.picks import Declined, Pick, RootPlan
-from resolvers.records import StudentRecord
-from resolvers.students import StudentFilterSpec, StudentPage, count_students, student_page
+from resolvers.students import (
+    PagedStudent,
+    PositionPage,
+    StudentFilterSpec,
+    count_students,
+    position_cursor,
+    position_page,
+)
+
+TEXTS_KEPT = 256  # statement texts kept (each up to some tens of KB)
+_TEXTS: OrderedDict[Hashable, tuple[object, str]] = OrderedDict()
+_TEXTS_LOCK = Lock()
 
 CONNECTION = {"edges": "edges", "pageInfo": "page_info", "totalCount": "total_count"}
 PAGE_INFO = {"hasNextPage": "has_next_page", "endCursor": "end_cursor"}
@@ -68,17 +80,6 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
     for pick in connection.picks:
         if pick.name in CONNECTION and CONNECTION[pick.name] not in granted:
             raise Declined(f"StudentConnection.{pick.name} withheld")  # all are non-null
-    arguments = root.arguments
-    first = arguments.get("first")
-    try:
-        page = student_page(
-            ctx,
-            50 if first is None else first,
-            arguments.get("after"),
-            filter_spec(arguments.get("filter")),
-        )
-    except ClientError as exc:  # the reference reports it, with its path
-        raise Declined(str(exc)) from exc
     nodes = [
         node
         for edges in connection.picks
@@ -86,11 +87,25 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
         for node in edges.picks
         if node.name == "node"
     ]
+    postgresql = _postgresql(ctx)
+    if nodes:  # the picks checked against the tables before a row is read
+        _text(ctx, (), nodes, postgresql)
+    arguments = root.arguments
+    first = arguments.get("first")
+    try:
+        page = position_page(
+            ctx,
+            50 if first is None else first,
+            arguments.get("after"),
+            filter_spec(arguments.get("filter")),
+        )
+    except ClientError as exc:  # the reference reports it, with its path
+        raise Declined(str(exc)) from exc
     for edges in connection.picks:
         for pick in edges.picks if edges.name == "edges" else ():
             if pick.name in ("cursor", "node") and pick.name not in edge_fields:
                 raise Declined(f"StudentEdge.{pick.name} withheld")
-    statement = _statement(ctx, page, nodes) if nodes and page.records else None
+    statement = _statement(ctx, page, nodes) if nodes and page.students else None
     value: dict[str, Any] = {}
     for pick in connection.picks:
         if pick.name == "__typename":
@@ -102,21 +117,22 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
         else:
             value[pick.key] = []  # edges: filled below, as the rows are read
     # the reference records every student of the page as returned (StudentConnection.of)
-    for record in page.records:
-        ctx.audit.returned_student(record)
+    for student in page.students:
+        ctx.audit.returned(student.id, student.standing, student.fields)
     edge_picks = [p for p in connection.picks if p.name == "edges"]
     rows: Iterator[Any] = iter(()) if statement is None else _rows(ctx, statement)
     marks = any(p.name == "notes" for node in nodes for p in node.picks)
-    postgresql = _postgresql(ctx)
-    for i, record in enumerate(page.records):
+    for i, student in enumerate(page.students):
         if i % FETCH_ROWS == 0:
             check_deadline()
         texts: list[Any] = list(next(rows)) if statement is not None else []
         if marks:
-            _note_reads(ctx.audit, record, texts.pop())
+            _note_reads(ctx.audit, student.id, texts.pop())
         node_json = [_compact(t, postgresql) for t in texts]
         for pick in edge_picks:
-            value[pick.key].append(Piece(_edge(ctx, pick, record, node_json, nodes)))
+            edge = _edge(ctx, pick, student, node_json, nodes)
+            count_response(len(edge))
+            value[pick.key].append(Piece(edge))
     if next(rows, None) is not None:
         raise RuntimeError("the page changed between its two statements")
     return {connection.key: value}
@@ -140,7 +156,7 @@ def _check_shape(connection: Pick) -> None:
                 raise Declined(f"{pick.name}.{sub.name}")
 
 
-def _page_info(pick: Pick, page: StudentPage, granted: frozenset[str]) -> dict[str, Any]:
+def _page_info(pick: Pick, page: PositionPage, granted: frozenset[str]) -> dict[str, Any]:
     values = {"has_next_page": page.has_next_page, "end_cursor": page.end_cursor}
     info: dict[str, Any] = {}
     for sub in pick.picks:
@@ -154,12 +170,48 @@ def _page_info(pick: Pick, page: StudentPage, granted: frozenset[str]) -> dict[s
     return info
 
 
-def _statement(ctx: RequestContext, page: StudentPage, nodes: list[Pick]) -> TextClause:
+def _statement(ctx: RequestContext, page: PositionPage, nodes: list[Pick]) -> TextClause:
     """One row per student in page order: each node's JSON, then the notes listed for the
-    audit. Built (and declined) before anything is read."""
+    audit."""
     postgresql = _postgresql(ctx)
-    standings = list(dict.fromkeys(r.standing for r in page.records))
+    standings = tuple(dict.fromkeys(r.standing for r in page.students))
     number = {s: k for k, s in enumerate(standings)}
+    listed = orjson.dumps([[r.id, number[r.standing]] for r in page.students]).decode()
+    sql = _text(ctx, standings, nodes, postgresql)
+    parameters: list[BindParameter[Any]] = [bindparam("page", listed)]
+    if ":now" in sql:
+        parameters.append(bindparam("now", ctx.now, type_=UTCDateTime()))
+    if ":me" in sql:
+        parameters.append(bindparam("me", ctx.actor.id))
+    return text(sql).bindparams(*parameters)
+
+
+def _text(
+    ctx: RequestContext, standings: tuple[Standing, ...], nodes: list[Pick], postgresql: bool
+) -> str:
+    """The statement's text, kept for the same caller, picks and standings in the same
+    order (a small LRU: a text can be large, so the bound is low; the answers it was
+    built from are the policy's, fixed for a loaded policy and an equal Caller, and the
+    loaded policy is held in the entry, so its id is not reused)."""
+    policy = ctx.decisions.oso
+    key = (id(policy), ctx.decisions.actor, tuple(nodes), standings, postgresql)
+    with _TEXTS_LOCK:
+        kept = _TEXTS.get(key)
+        if kept is not None and kept[0] is policy:
+            _TEXTS.move_to_end(key)
+    if kept is not None and kept[0] is policy:
+        return kept[1]
+    sql = _statement_text(ctx, list(standings), nodes, postgresql)
+    with _TEXTS_LOCK:
+        _TEXTS[key] = (policy, sql)
+        while len(_TEXTS) > TEXTS_KEPT:
+            _TEXTS.popitem(last=False)
+    return sql
+
+
+def _statement_text(
+    ctx: RequestContext, standings: list[Standing], nodes: list[Pick], postgresql: bool
+) -> str:
     objects = Objects(
         JsonSql(postgresql),
         ctx.decisions,
@@ -169,7 +221,6 @@ def _statement(ctx: RequestContext, page: StudentPage, nodes: list[Pick]) -> Tex
     columns = [objects.student(node.picks) for node in nodes]
     if any(p.name == "notes" for node in nodes for p in node.picks):
         columns.append(objects.note_marks("p"))
-    listed = orjson.dumps([[r.row.id, number[r.standing]] for r in page.records]).decode()
     if postgresql:
         page_sql = (
             "SELECT e->>0 AS id, (e->>1)::int AS cls, place FROM "
@@ -190,12 +241,7 @@ def _statement(ctx: RequestContext, page: StudentPage, nodes: list[Pick]) -> Tex
         "JOIN students p ON p.id = pg.id LEFT JOIN users t ON t.id = p.tutor_id "
         "ORDER BY pg.place"
     )
-    parameters: list[BindParameter[Any]] = [bindparam("page", listed)]
-    if ":now" in sql:
-        parameters.append(bindparam("now", ctx.now, type_=UTCDateTime()))
-    if ":me" in sql:
-        parameters.append(bindparam("me", ctx.actor.id))
-    return text(sql).bindparams(*parameters)
+    return sql
 
 
 def _rows(ctx: RequestContext, statement: TextClause) -> Iterator[Any]:
@@ -208,17 +254,17 @@ def _compact(value: Any, postgresql: bool) -> bytes:
     return str(value).encode()
 
 
-def _note_reads(audit: AuditCollector, record: StudentRecord, marks: Any) -> None:
+def _note_reads(audit: AuditCollector, student_id: str, marks: Any) -> None:
     if marks is None:
         return
     for note_id, tier in orjson.loads(marks):
-        audit.returned_note_of(record.row.id, note_id, tier)
+        audit.returned_note_of(student_id, note_id, tier)
 
 
 def _edge(
     ctx: RequestContext,
     pick: Pick,
-    record: StudentRecord,
+    student: PagedStudent,
     node_json: list[bytes],
     nodes: list[Pick],
 ) -> bytes:
@@ -228,7 +274,7 @@ def _edge(
         if sub.name == "__typename":
             parts.append(key + b':"StudentEdge"')
         elif sub.name == "cursor":
-            sealed = ctx.cursors.encode(ctx.actor.id, {"n": record.row.name, "i": record.row.id})
+            sealed = position_cursor(ctx, student.id, student.name)
             parts.append(key + b":" + orjson.dumps(sealed))
         else:
             parts.append(key + b":" + node_json[_index(nodes, sub)])

@@ -29,21 +29,28 @@ class QueryTimeout(ClientError):
     code = "QUERY_TIMEOUT"
 
 
+class ResponseTooLarge(ClientError):
+    code = "RESPONSE_TOO_LARGE"
+
+
 @dataclass
 class Budget:
     deadline: float  # clock()
     seconds: float
     max_page: int
+    max_bytes: int | None = None  # of the response's JSON; None: unbounded
     timed_out: bool = False
     late_checks: int = 0  # checks that found the request past its deadline
+    written: int = 0  # bytes of the response's JSON made so far (in pieces)
+    too_large: bool = False
 
 
 _BUDGET: ContextVar[Budget | None] = ContextVar("needtoknow_budget", default=None)
 
 
 @contextmanager
-def budget(seconds: float, max_page: int) -> Iterator[Budget]:
-    current = Budget(clock() + seconds, seconds, max_page)
+def budget(seconds: float, max_page: int, max_bytes: int | None = None) -> Iterator[Budget]:
+    current = Budget(clock() + seconds, seconds, max_page, max_bytes)
     token = _BUDGET.set(current)
     try:
         yield current
@@ -70,6 +77,19 @@ def check_deadline() -> None:
         raise QueryTimeout(f"the request took longer than {current.seconds:g} s and was stopped")
 
 
+def count_response(size: int) -> None:
+    """`size` more bytes of the response's JSON were made: past the budget's allowance
+    the execution ends (no data leaves, as at the deadline). The answer is then held in
+    memory at most once and about one piece beyond the allowance."""
+    current = _BUDGET.get()
+    if current is None or current.max_bytes is None:
+        return
+    current.written += size
+    if current.written > current.max_bytes:
+        current.too_large = True
+        raise ResponseTooLarge(f"the answer would be larger than {current.max_bytes} bytes")
+
+
 def check_page_size(first: int, ceiling: int) -> None:
     """`first` within 0..the smaller of the endpoint's setting and the resolver's own cap."""
     current = _BUDGET.get()
@@ -94,6 +114,15 @@ def _postgres_timeout(_session: OrmSession, _tx: SessionTransaction, conn: Conne
         return
     left = max(1, int((current.deadline - clock()) * 1000))
     conn.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
+
+
+def bound_transaction(session: OrmSession) -> None:
+    """The budget opened now also bounds the transaction `session` already has open (a
+    PostgreSQL transaction begun before it, reading the caller, say, would otherwise run
+    its statements without a timeout: `after_begin` fired before there was a budget)."""
+    if session.in_transaction():
+        connection = session.connection()
+        _postgres_timeout(session, session.get_transaction(), connection)  # type: ignore[arg-type]
 
 
 def bound_statements(engine: Engine) -> Engine:

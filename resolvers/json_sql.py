@@ -6,7 +6,13 @@ isoformat() of an aware UTC datetime, dates as YYYY-MM-DD, booleans as JSON bool
 SQLite writes compact JSON with the same escapes as orjson; PostgreSQL's json text has
 spaces after separators, so the caller re-serialises it (compiled_students.py)."""
 
+import re
 from dataclasses import dataclass
+
+from resolvers.picks import Declined
+
+NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+MAX_PAIRS = 50  # PostgreSQL's json_build_object takes 100 arguments; SQLite's 127
 
 
 @dataclass(frozen=True)
@@ -14,14 +20,18 @@ class JsonSql:
     postgresql: bool
 
     def obj(self, *pairs: tuple[str, str]) -> str:
-        """A JSON object of (key, SQL expression) pairs, in this order."""
+        """A JSON object of (key, SQL expression) pairs, in this order. More pairs than
+        both databases' functions take (SQLite 63, PostgreSQL 50) is declined."""
+        if len(pairs) > MAX_PAIRS:
+            raise Declined(f"an object of {len(pairs)} keys")
         inner = ", ".join(f"{self.text(k)}, {v}" for k, v in pairs)
         return f"json_build_object({inner})" if self.postgresql else f"json_object({inner})"
 
     @staticmethod
     def text(value: str) -> str:
-        """A string literal (response keys are GraphQL names: letters, digits, _)."""
-        if not value.replace("_", "").isalnum() or not value.isascii():
+        """A string literal of a GraphQL name (a response key): /[_A-Za-z][_0-9A-Za-z]*/,
+        which the parser has already enforced; anything else is a programming error."""
+        if NAME.fullmatch(value) is None:
             raise ValueError(f"not a GraphQL name: {value!r}")
         return f"'{value}'"
 

@@ -88,31 +88,58 @@ def _student_select(actor: Caller) -> Select[*tuple[Any, ...]]:
 
 
 def _records(ctx: RequestContext, rows: list[Any]) -> list[StudentRecord]:
-    """Pairs each row with its Standing: relationships from the tie pattern (one policy
-    question per distinct pattern), consented categories from one consent query."""
+    """Pairs each row with its Standing (`_standings`)."""
     batch = StudentBatch(ctx.session, ctx.decisions, ctx.now, ctx.streams)
-    patterns = [ctx.decisions.pattern_relationships(TiePattern(*map(bool, r[3:]))) for r in rows]
-    ask_consents = [
-        r[0].id
-        for r, rel in zip(rows, patterns, strict=True)
-        if rel and ctx.decisions.consent_matters(rel)
-    ]
-    consented = _consented_categories(ctx, ask_consents)
-    for row, relationships in zip(rows, patterns, strict=True):
-        student: Student = row[0]
-        if not relationships:
+    placed = _standings(ctx, [(r[0].id, r[3:]) for r in rows])
+    for row, (standing, fields) in zip(rows, placed, strict=True):
+        if standing is None:
             continue  # the WHERE clause already excludes these; never show one regardless
-        standing = Standing(relationships, consented.get(student.id, frozenset()))
+        student: Student = row[0]
         record = StudentRecord(
             row=student,
             tutor=staff(row[1], row[2]),
             standing=standing,
-            fields=ctx.decisions.fields(standing),
+            fields=fields,
             batch=batch,
         )
         batch.records.append(record)
         ctx.students[student.id] = record
     return batch.records
+
+
+Placed = tuple[Standing | None, frozenset[str]]
+
+
+def _standings(ctx: RequestContext, entries: list[tuple[str, Any]]) -> list[Placed]:
+    """For each (student id, tie bits): the Standing and the Student fields it grants, or
+    None for a student the actor has no relationship to. Relationships come from the tie
+    pattern and consented categories from one consent query; each distinct pattern and
+    standing is put to the policy once."""
+    of_pattern: dict[tuple[bool, ...], frozenset[str]] = {}
+    patterns = []
+    for _, ties in entries:
+        bits = tuple(map(bool, ties))
+        if bits not in of_pattern:
+            of_pattern[bits] = ctx.decisions.pattern_relationships(TiePattern(*bits))
+        patterns.append(of_pattern[bits])
+    ask_consents = [
+        student_id
+        for (student_id, _), rel in zip(entries, patterns, strict=True)
+        if rel and ctx.decisions.consent_matters(rel)
+    ]
+    consented = _consented_categories(ctx, ask_consents)
+    standings: dict[tuple[frozenset[str], frozenset[str]], Placed] = {}
+    placed: list[Placed] = []
+    for (student_id, _), relationships in zip(entries, patterns, strict=True):
+        if not relationships:
+            placed.append((None, frozenset()))
+            continue
+        key = (relationships, consented.get(student_id, frozenset()))
+        if key not in standings:
+            standing = Standing(*key)
+            standings[key] = (standing, ctx.decisions.fields(standing))
+        placed.append(standings[key])
+    return placed
 
 
 def _consented_categories(ctx: RequestContext, ids: list[str]) -> dict[str, frozenset[str]]:
@@ -147,12 +174,18 @@ def student_by_crsid(ctx: RequestContext, crsid: str) -> StudentRecord | None:
     return student_where(ctx, col(Student.crsid) == crsid)
 
 
-def student_page(
-    ctx: RequestContext, first: int, after: str | None, spec: StudentFilterSpec
-) -> StudentPage:
+def _page_query(
+    ctx: RequestContext,
+    query: Select[*tuple[Any, ...]],
+    first: int,
+    after: str | None,
+    spec: StudentFilterSpec,
+) -> tuple[Select[*tuple[Any, ...]], list[ColumnElement[bool]]]:
+    """`query` narrowed to one page of the actor's view: filters, cursor, order, and one
+    row more than the page (it says whether there is a next page)."""
     check_page_size(first, MAX_PAGE)
     where = _filter_clauses(ctx, spec)
-    query = _select(ctx).where(*where)
+    query = query.where(*where)
     if after is not None:
         try:
             position = ctx.cursors.decode(ctx.actor.id, after)
@@ -165,7 +198,13 @@ def student_page(
                 and_(col(Student.name) == name, col(Student.id) > last_id),
             )
         )
-    query = query.order_by(col(Student.name), col(Student.id)).limit(first + 1)
+    return query.order_by(col(Student.name), col(Student.id)).limit(first + 1), where
+
+
+def student_page(
+    ctx: RequestContext, first: int, after: str | None, spec: StudentFilterSpec
+) -> StudentPage:
+    query, where = _page_query(ctx, _select(ctx), first, after, spec)
     rows = list(ctx.session.execute(query))
     has_next = len(rows) > first
     records = _records(ctx, rows[:first])
@@ -174,8 +213,60 @@ def student_page(
     return StudentPage(records, has_next, end_cursor, where)
 
 
+@dataclass(frozen=True, slots=True)
+class PagedStudent:
+    """A student of a page as the compiled path needs it: no row, its place only."""
+
+    id: str
+    name: str
+    standing: Standing
+    fields: frozenset[str]
+
+
+@dataclass
+class PositionPage:
+    students: list[PagedStudent]
+    has_next_page: bool
+    end_cursor: str | None
+    where: list[ColumnElement[bool]]
+
+
+def position_page(
+    ctx: RequestContext, first: int, after: str | None, spec: StudentFilterSpec
+) -> PositionPage:
+    """The page `student_page` chooses (the same query, but for its columns), each
+    student with its standing: what resolvers/compiled_students.py writes JSON for."""
+    query, where = _page_query(ctx, _positions(ctx), first, after, spec)
+    rows = list(ctx.session.execute(query))
+    has_next = len(rows) > first
+    rows = rows[:first]
+    placed = _standings(ctx, [(r[0], r[2:]) for r in rows])
+    students = [
+        PagedStudent(row[0], row[1], standing, fields)
+        for row, (standing, fields) in zip(rows, placed, strict=True)
+        if standing is not None
+    ]
+    end = students[-1] if students else None
+    end_cursor = None if end is None else position_cursor(ctx, end.id, end.name)
+    return PositionPage(students, has_next, end_cursor, where)
+
+
+def _positions(ctx: RequestContext) -> Select[*tuple[Any, ...]]:
+    def build() -> Select[*tuple[Any, ...]]:
+        ties = tie_columns(ctx.actor)
+        return select_rows(
+            col(Student.id), col(Student.name), *(ties[n].label(n) for n in TIE_NAMES)
+        )
+
+    return ctx.decisions.built("student positions", build)
+
+
+def position_cursor(ctx: RequestContext, student_id: str, name: str) -> str:
+    return ctx.cursors.encode(ctx.actor.id, {"n": name, "i": student_id})
+
+
 def cursor_for(ctx: RequestContext, student: Student) -> str:
-    return ctx.cursors.encode(ctx.actor.id, {"n": student.name, "i": student.id})
+    return position_cursor(ctx, student.id, student.name)
 
 
 def count_students(ctx: RequestContext, where: list[ColumnElement[bool]]) -> int:

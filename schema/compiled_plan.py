@@ -57,7 +57,8 @@ def plan(
     definition = schema.query_type.fields["students"]
     try:
         arguments = get_argument_values(definition, field, coerced)
-        pick = _pick(schema.query_type, field.name.value, nodes, fragments)
+        (key,) = root
+        pick = _pick(schema.query_type, key, nodes, fragments)
     except Declined:
         return None
     except GraphQLError:  # an argument graphql-core refuses: it reports it

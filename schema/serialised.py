@@ -7,9 +7,11 @@ it, so the dicts of one item live only while that item is being completed; the r
 holds `Serialised` pieces instead. `json_chunks` then hands the document on in chunks,
 releasing each piece as it goes (the HTTP layer sends them one after another).
 
-It also ends the execution at a request's deadline: graphql-core turns a resolver's error
-into a null and resolves every remaining field; a QueryTimeout instead travels up through
-every parent to the operation, which then answers no data (resolvers/deadline.py)."""
+It also counts the pieces' bytes against the response's allowance (`count_response`),
+and ends the execution at a request's deadline: graphql-core turns a resolver's error
+into a null and resolves every remaining field; a QueryTimeout (or ResponseTooLarge)
+instead travels up through every parent to the operation, which then answers no data
+(resolvers/deadline.py)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +23,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiled_students import Piece
-from resolvers.deadline import QueryTimeout
+from resolvers.deadline import QueryTimeout, ResponseTooLarge, count_response
 
 
 class Serialised:
@@ -70,7 +72,7 @@ class SerialisingExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
     ) -> None:
         original = raw_error.original_error if isinstance(raw_error, GraphQLError) else raw_error
-        if isinstance(original, QueryTimeout):
+        if isinstance(original, (QueryTimeout, ResponseTooLarge)):
             nodes = [details.node for details in field_details_list]
             raise located_error(raw_error, nodes, path.as_list())
         super().handle_field_error(raw_error, return_type, field_details_list, path)
@@ -90,8 +92,23 @@ class SerialisingExecutor(StrawberryGraphQLCoreExecutionContext):
         )
         if not awaitable and isinstance(complete_results[-1], dict):
             # copied to its exact size: orjson's buffer has up to half as much again spare
-            complete_results[-1] = Serialised(bytes(memoryview(dumps(complete_results[-1]))))
+            item = complete_results[-1]
+            piece = bytes(memoryview(dumps(item)))
+            complete_results[-1] = Serialised(piece)
+            # the pieces inside it (its lists' items) were counted as they were made
+            count_response(len(piece) - _inner(item))
         return awaitable
+
+
+def _inner(value: Any) -> int:
+    """Bytes of the Serialised pieces inside `value` (not looking inside them)."""
+    if isinstance(value, Serialised):
+        return len(value.json)
+    if isinstance(value, dict):
+        return sum(_inner(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_inner(v) for v in value)
+    return 0
 
 
 PIECE = 1 << 16  # small pieces are gathered up to this size before being handed on

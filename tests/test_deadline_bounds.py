@@ -45,10 +45,19 @@ class SteppedClock:
         return 1e9 if self.passes_at is not None and self.looks >= self.passes_at else 0.0
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+@pytest.fixture(params=[False], ids=["graphql-core"])
+def service(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[TestClient, Settings]]:
+    """The service over SQLite; graphql-core's read path unless a test parametrizes
+    `service` with True (the compiled path has check points of its own)."""
     url = f"sqlite:///{tmp_path / 'deadline.db'}"
-    settings = Settings(database_url=url, jwt_secret=TEST_SECRET, rate_limit_per_user=10**6)
+    settings = Settings(
+        database_url=url,
+        jwt_secret=TEST_SECRET,
+        rate_limit_per_user=10**6,
+        compiled_reads=request.param,
+    )
     engine = keyed(make_engine(url), settings)
     create_schema(engine)
     load_dataset(engine, college(STUDENTS))
@@ -78,8 +87,8 @@ def _budgets(monkeypatch: pytest.MonkeyPatch) -> list[deadline.Budget]:
     real = deadline.budget
 
     @contextmanager
-    def watched(seconds: float, max_page: int) -> Iterator[deadline.Budget]:
-        with real(seconds, max_page) as current:
+    def watched(*args: Any) -> Iterator[deadline.Budget]:
+        with real(*args) as current:
             opened.append(current)
             yield current
 
@@ -117,6 +126,42 @@ def test_work_stops_at_the_first_check_past_the_deadline(
     monkeypatch.setattr(deadline, "clock", lambda: 0.0)
     again = _list(client, settings)
     assert "errors" not in again and len(again["data"]["students"]["edges"]) == STUDENTS
+
+
+@pytest.mark.parametrize("service", [True], ids=["compiled"], indirect=True)
+def test_the_compiled_statement_stops_at_the_deadline(
+    service: tuple[TestClient, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled path's page statement, stopped by SQLite's progress handler when the
+    deadline passes while it runs: QUERY_TIMEOUT, no data, no read event."""
+    import resolvers.compiled_students as compiled_students
+
+    client, settings = service
+    clock = SteppedClock()
+    monkeypatch.setattr(deadline, "clock", clock)
+    spans: list[tuple[int, int]] = []
+    real = compiled_students._rows
+
+    def rows(ctx: Any, statement: Any) -> Any:
+        started = clock.looks
+        every = list(real(ctx, statement))  # the whole statement, run here
+        spans.append((started, clock.looks))
+        return iter(every)
+
+    monkeypatch.setattr(compiled_students, "_rows", rows)
+    whole = _list(client, settings)
+    assert "errors" not in whole and len(whole["data"]["students"]["edges"]) == STUDENTS
+    (started, ended) = spans[-1]
+    assert ended - started >= 2  # the progress handler looked while the statement ran
+    before = _events(client)
+    opened = _budgets(monkeypatch)
+    clock.looks, clock.passes_at = 0, (started + ended) // 2
+    answer = _list(client, settings)
+    assert answer["data"] is None
+    assert [e["extensions"]["code"] for e in answer["errors"]] == ["QUERY_TIMEOUT"]
+    assert opened[0].timed_out and opened[0].late_checks == 1, opened[0]
+    assert len(spans) == 1  # the second run's statement was stopped, not run to its end
+    assert _events(client) == before
 
 
 def test_the_audit_append_of_a_large_read_stops_at_the_deadline(
@@ -158,3 +203,35 @@ def test_a_sqlite_statement_past_the_deadline_is_stopped(tmp_path: Path) -> None
             assert session.execute(counting, {"top": 1000}).scalar() == 1000
         assert session.execute(counting, {"top": 10}).scalar() == 10  # no budget: no limit
     engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("compiled", [False, True], ids=["graphql-core", "compiled"])
+def test_a_postgresql_read_runs_under_the_statement_timeout(
+    service_factory: Any, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    """The transaction of a read begins before its budget opens (the caller is read
+    first); the budget must still bound it: `statement_timeout` is set, from the time
+    left, while the page is read, on both read paths."""
+    import os
+
+    if not os.environ.get("NEEDTOKNOW_TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("needs NEEDTOKNOW_TEST_DATABASE_URL=postgresql+psycopg://...")
+    import resolvers.compiled_students as compiled_students
+    import resolvers.students as students
+
+    seen: list[str] = []
+    target = (compiled_students, "position_page") if compiled else (students, "student_page")
+    real = getattr(*target)
+
+    def spy(ctx: Any, *args: Any) -> Any:
+        seen.append(ctx.session.execute(text("SHOW statement_timeout")).scalar_one())
+        return real(ctx, *args)
+
+    monkeypatch.setattr(*target, spy)
+    service = service_factory(college(5), compiled_reads=compiled, request_timeout_seconds=7)
+    answer = service.data("st100", "{ students(first: 5) { edges { node { id name } } } }")
+    assert len(answer["students"]["edges"]) == 5
+    assert len(seen) == 1
+    milliseconds = int(seen[0].removesuffix("ms"))
+    assert 0 < milliseconds <= 7000, seen

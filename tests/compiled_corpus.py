@@ -142,7 +142,7 @@ def suite_documents() -> list[Doc]:
         Doc("sar/lodge", "{ students(filter: { hasLodgeAlert: true }) { edges { node { room } } } }"),  # noqa: E501
         Doc("acting_parity", "{ students(first: 10) { edges { node { crsid yearOfStudy } } } }"),
         Doc("amendments_matrix", "{ students(first: 50) { edges { node { id notes { id amendments { text } } } } } }"),  # noqa: E501
-        Doc("teaching_staff", "{ students(first: 10) { edges { node { crsid directorsOfStudies { username } supervisors { username } } } } }"),  # noqa: E501
+        Doc("teaching_staff", "{ students(first: 10) { edges { node { crsid directorsOfStudies { username } supervisors { username } } } } }", must=EXECUTED),  # noqa: E501
         Doc("hardening/forged", "query($a: String) { students(after: $a) { totalCount } }", {"a": "forged-cursor"}),  # noqa: E501
         Doc("hardening/huge first", "{ students(first: 1000000) { totalCount } }"),
         Doc("hardening/typo", "{ students(frist: 2) { totalCount } }"),

@@ -146,9 +146,9 @@ def edge_documents() -> list[Doc]:
         Doc("students twice, different args", "{ a: students(first: 1) { totalCount } b: students(first: 2, filter: {welfareFlag: true}) { edges { node { id } } } }"),  # noqa: E501
         Doc("root __typename and students", "{ __typename students(first: 2) { totalCount } }"),
         Doc("student by crsid", f'{{ studentByCrsid(crsid: "ab101") {{ {IN_SCOPE_STUDENT} }} }}', must=EXECUTED),  # noqa: E501
-        Doc("out of scope: viewerActions", "{ students(first: 20) { edges { node { id viewerActions } } } }"),  # noqa: E501
-        Doc("out of scope: leftAt legalHold", "{ students(first: 20) { edges { node { id leftAt legalHold { reason } } } } }"),  # noqa: E501
-        Doc("out of scope: note viewerActions", "{ students(first: 20) { edges { node { notes { id viewerActions } } } } }"),  # noqa: E501
+        Doc("out of scope: viewerActions", "{ students(first: 20) { edges { node { id viewerActions } } } }", must=EXECUTED),  # noqa: E501
+        Doc("out of scope: leftAt legalHold", "{ students(first: 20) { edges { node { id leftAt legalHold { reason } } } } }", must=EXECUTED),  # noqa: E501
+        Doc("out of scope: note viewerActions", "{ students(first: 20) { edges { node { notes { id viewerActions } } } } }", must=EXECUTED),  # noqa: E501
         Doc("syntax error", "{ students(first: 2) { totalCount }"),
         Doc("unknown field", "{ students(first: 2) { total } }"),
         Doc("introspection", "{ __schema { queryType { name } } students(first: 1) { totalCount } }"),  # noqa: E501

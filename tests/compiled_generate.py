@@ -29,8 +29,9 @@ OBJECTS: dict[str, list[tuple[str, str | None]]] = {
         *((name, None) for name in (
             "id", "category", "confidentiality", "createdAt", "summary", "body",
         )),
-        ("author", "StaffContact"), ("student", "Student"),
+        ("author", "StaffContact"), ("student", "Student"), ("amendments", "NoteAmendment"),
     ],
+    "NoteAmendment": [("id", None), ("kind", None), ("text", None), ("createdAt", None)],
     "Consent": [
         *((name, None) for name in (
             "id", "recipientDescription", "categories", "grantedAt", "expiresAt", "revokedAt",
@@ -55,7 +56,7 @@ OUT_OF_SCOPE: dict[str, list[str]] = {
         "directorsOfStudies { username }",
         "supervisors { displayName }",
     ],
-    "Note": ["amendments { kind text }", "viewerActions"],
+    "Note": ["viewerActions"],
 }
 TOWARDS_RECORDS = {
     "StudentConnection": ("edges", "StudentEdge"),
@@ -82,6 +83,7 @@ def _rare(draw: st.DrawFn, one_in: int) -> bool:
 class Drawn:
     spice: frozenset[str] = frozenset()  # what, beyond the compiler's scope, may appear
     in_scope: bool = True
+    outside: bool = False  # a directive or a field the compiler does not know
     fragments: list[str] = field(default_factory=list)
 
 
@@ -90,6 +92,7 @@ class Generated:
     query: str
     variables: dict[str, Any]
     in_scope: bool
+    outside: bool
 
 
 def _literal(value: Any) -> str:
@@ -135,7 +138,7 @@ def selection(draw: st.DrawFn, type_name: str, level: int, state: Drawn) -> str:
         text = f"{alias}: {name}" if alias else name
         if "directive" in state.spice and _rare(draw, 8):
             text += draw(st.sampled_from((" @include(if: true)", " @skip(if: false)")))
-            state.in_scope = False
+            state.in_scope, state.outside = False, True
         if sub is not None:
             below = level + (1 if sub == "Student" else 0)
             text += " { " + draw(selection(sub, below, state)) + " }"
@@ -149,7 +152,7 @@ def selection(draw: st.DrawFn, type_name: str, level: int, state: Drawn) -> str:
     extra = OUT_OF_SCOPE.get(type_name, [])
     if extra and "outside" in state.spice and _rare(draw, 3):
         parts.append(draw(st.sampled_from(extra)))
-        state.in_scope = False
+        state.in_scope, state.outside = False, True
     return _wrap(draw, type_name, parts, state)
 
 
@@ -216,4 +219,4 @@ def documents(draw: st.DrawFn) -> Generated:
     head += f"({', '.join(declared)})" if declared else ""
     query = f"{head} {{ {alias}{root} {{ {inner} }} }}"
     query = "\n".join([query, *state.fragments])
-    return Generated(query, variables, state.in_scope)
+    return Generated(query, variables, state.in_scope, state.outside)

@@ -62,6 +62,12 @@ NAME_ORDER = [
     ("ya305", "zoë"),
     ("ya306", "Alice Bee"),  # MAIN's name again: the tie broken by id
 ]
+AMENDED = [
+    ("Alice: low mood reported", "CORRECTION"),
+    ("Alice: low mood reported", "DISAGREEMENT"),
+    ("Odd wb HEALTH", "CORRECTION"),
+    ("Wes: health", "DISAGREEMENT"),
+]
 # columns of an audit event compared between the two paths (not seq, id, at, nonce, hashes)
 EVENT_COLUMNS = (
     "actor_id",
@@ -236,7 +242,25 @@ def apply_oddities(engine: Engine) -> None:
     with engine.begin() as connection:
         for statement, value in statements:
             assert connection.execute(text(statement), {"v": value}).rowcount == 1, statement
-        if engine.dialect.name == "sqlite":
+        # amendments (the importer has none): a correction and a disagreement, both tiers
+        sqlite = engine.dialect.name == "sqlite"
+        for n, (summary, kind) in enumerate(AMENDED):
+            when = datetime(2026, 3, 4, 5, 6, 7, n * 250001, tzinfo=UTC)
+            done = connection.execute(
+                text(
+                    "INSERT INTO note_amendments (id, note_id, kind, text, author_id, created_at) "
+                    "SELECT :id, id, :kind, :text, author_id, :at FROM notes WHERE summary = :s"
+                ),
+                {
+                    "id": f"00000000-0000-4000-8000-{n:012d}",
+                    "kind": kind,
+                    "text": f"{kind.title()} «{WEIRD}»",
+                    "at": when.replace(tzinfo=None) if sqlite else when,
+                    "s": summary,
+                },
+            )
+            assert done.rowcount == 1, summary
+        if sqlite:
             # a time stored without its fraction of a second
             done = connection.execute(
                 text("UPDATE notes SET created_at = :t WHERE summary = :v"),

@@ -15,6 +15,7 @@ and a disclosure without its discloser."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -297,7 +298,10 @@ def wire_bytes(status: int, answer: Any) -> bytes:
         if message["type"] == "http.response.body":
             parts.append(message["body"])
 
-    anyio.run(response, {"type": "http"}, receive, send)
+    # in a thread of its own: the browser tests' Playwright session, in the same worker
+    # process, keeps an event loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, response, {"type": "http"}, receive, send).result()
     body = b"".join(parts)
     assert int(response.headers["content-length"]) == len(body), "content-length is wrong"
     return body

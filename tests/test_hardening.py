@@ -555,12 +555,13 @@ def test_a_public_key_is_never_an_hmac_secret(database_url: str) -> None:
 def test_a_request_past_its_deadline_answers_an_error_and_no_data(
     app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_factory(c.build_college(), request_timeout_seconds=1.0)
+    # three fields of 1.2 s each cannot finish in 3 s; the deadline leaves room under load
+    app = app_factory(c.build_college(), request_timeout_seconds=3.0)
     sid = student_id(app)
     real = resolvers.students.student_by_id
 
     def slow(ctx: Any, student: str) -> Any:
-        time.sleep(0.6)
+        time.sleep(1.2)
         return real(ctx, student)
 
     monkeypatch.setattr(resolvers.students, "student_by_id", slow)

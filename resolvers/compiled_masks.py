@@ -144,22 +144,28 @@ def to_reader(alias: str) -> str:
 def consent_masks(
     decisions: Decisions, standings: list[Standing], only: Iterable[int], alias: str
 ) -> Masks:
-    def ask(standing: Standing, v: tuple[Any, ...]) -> frozenset[str]:
-        return decisions.fields(ConsentClass(standing, v[0]))
-
-    return Masks(
-        [PAGE_CLASS, Attribute(to_reader(alias), boolean=True)],
-        _with_classes(standings, only, [(False,), (True,)], ask),
-    )
+    return _by_flag(decisions, standings, only, ConsentClass, to_reader(alias))
 
 
 def disclosure_masks(
     decisions: Decisions, standings: list[Standing], only: Iterable[int], alias: str
 ) -> Masks:
+    return _by_flag(decisions, standings, only, DisclosureClass, f"{alias}.withheld_from_student")
+
+
+def _by_flag(
+    decisions: Decisions,
+    standings: list[Standing],
+    only: Iterable[int],
+    carrier: Callable[[Standing, bool], Any],
+    flag: str,
+) -> Masks:
+    """Masks of a record class told apart by one yes/no condition (`flag`, SQL)."""
+
     def ask(standing: Standing, v: tuple[Any, ...]) -> frozenset[str]:
-        return decisions.fields(DisclosureClass(standing, v[0]))
+        return decisions.fields(carrier(standing, v[0]))
 
     return Masks(
-        [PAGE_CLASS, Attribute(f"{alias}.withheld_from_student", boolean=True)],
+        [PAGE_CLASS, Attribute(flag, boolean=True)],
         _with_classes(standings, only, [(False,), (True,)], ask),
     )

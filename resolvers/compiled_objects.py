@@ -13,6 +13,7 @@ from itertools import count
 
 from authz.decisions import Decisions
 from authz.facts import Carrier, Standing
+from models.audit_chain import api_field_name
 from models.fields import YEAR_OF_STUDY
 from resolvers.compiled_masks import (
     Masks,
@@ -26,6 +27,21 @@ from resolvers.picks import Declined, Pick
 
 LOW, HIGH = YEAR_OF_STUDY
 MAX_LISTS = 2  # record lists nested in one another (node.notes, then one back-reference)
+
+
+def _columns(*names: str) -> dict[str, str]:
+    """API field name -> column, for columns sent as they are stored."""
+    return {api_field_name(name): name for name in names}
+
+
+STUDENT_PLAIN = _columns(
+    "id", "crsid", "name", "course", "room", "emergency_contact", "lodge_alert", "risk_level"
+)
+STAFF = _columns("username", "display_name")
+NOTE_PLAIN = _columns("id", "category", "summary", "body", "confidentiality")
+AMENDMENT = _columns("id", "kind", "text", "created_at")
+CONSENT_TIMES = _columns("granted_at", "expires_at", "revoked_at")
+DISCLOSURE_PLAIN = _columns("id", "recipient", "basis", "justification", "information_shared")
 
 
 @dataclass
@@ -61,18 +77,9 @@ class Objects:
 
     def _student_value(self, pick: Pick, p: str, t: str) -> tuple[str, str]:
         s = self.sql
-        columns = {
-            "id": "id",
-            "crsid": "crsid",
-            "name": "name",
-            "course": "course",
-            "room": "room",
-            "emergencyContact": "emergency_contact",
-            "lodgeAlert": "lodge_alert",
-            "riskLevel": "risk_level",
-        }
-        if pick.name in columns:
-            return columns[pick.name], f"{p}.{columns[pick.name]}"
+        column = STUDENT_PLAIN.get(pick.name)
+        if column is not None:
+            return column, f"{p}.{column}"
         if pick.name == "yearOfStudy":
             year = f"{p}.year_of_study"
             return "year_of_study", f"CASE WHEN {year} BETWEEN {LOW} AND {HIGH} THEN {year} END"
@@ -98,7 +105,7 @@ class Objects:
             if pick.name == "__typename":
                 pairs.append((pick.key, "'StaffContact'"))
                 continue
-            python = {"username": "username", "displayName": "display_name"}.get(pick.name)
+            python = STAFF.get(pick.name)
             if python is None:
                 raise Declined(f"StaffContact.{pick.name}")
             if python not in granted and pick.non_null:
@@ -168,11 +175,9 @@ class Objects:
         masks = note_masks(self.decisions, self.standings, self._granting("notes"), n)
 
         def value_of(pick: Pick) -> tuple[str, str]:
-            simple = {"id": "id", "category": "category", "summary": "summary", "body": "body"}
-            if pick.name in simple:
-                return simple[pick.name], f"{n}.{simple[pick.name]}"
-            if pick.name == "confidentiality":
-                return "confidentiality", f"{n}.confidentiality"
+            column = NOTE_PLAIN.get(pick.name)
+            if column is not None:
+                return column, f"{n}.{column}"
             if pick.name == "createdAt":
                 return "created_at", self.sql.ts(f"{n}.created_at")
             if pick.name == "author":
@@ -206,8 +211,7 @@ class Objects:
             if pick.name == "__typename":
                 pairs.append((pick.key, "'NoteAmendment'"))
                 continue
-            python = {"id": "id", "kind": "kind", "text": "text", "createdAt": "created_at"}
-            column = python.get(pick.name)
+            column = AMENDMENT.get(pick.name)
             if column is None:
                 raise Declined(f"NoteAmendment.{pick.name}")
             if column not in granted and pick.non_null:
@@ -240,11 +244,9 @@ class Objects:
             return "recipient_description", f"{c}.recipient_description"
         if pick.name == "categories":
             return "categories", s.json_column(f"{c}.categories")
-        if pick.name in ("grantedAt", "expiresAt", "revokedAt"):
-            python = {"grantedAt": "granted_at", "expiresAt": "expires_at"}.get(
-                pick.name, "revoked_at"
-            )
-            return python, s.ts(f"{c}.{python}")
+        if pick.name in CONSENT_TIMES:
+            column = CONSENT_TIMES[pick.name]
+            return column, s.ts(f"{c}.{column}")
         if pick.name == "active":
             active = (
                 f"{c}.granted_at <= :now AND {c}.revoked_at IS NULL AND "
@@ -282,15 +284,9 @@ class Objects:
         s = self.sql
 
         def value_of(pick: Pick) -> tuple[str, str]:
-            simple = {
-                "id": "id",
-                "recipient": "recipient",
-                "basis": "basis",
-                "justification": "justification",
-                "informationShared": "information_shared",
-            }
-            if pick.name in simple:
-                return simple[pick.name], f"{x}.{simple[pick.name]}"
+            column = DISCLOSURE_PLAIN.get(pick.name)
+            if column is not None:
+                return column, f"{x}.{column}"
             if pick.name == "occurredAt":
                 return "occurred_at", s.ts(f"{x}.occurred_at")
             if pick.name == "withheldFromStudent":

@@ -125,7 +125,12 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
     for i, student in enumerate(page.students):
         if i % FETCH_ROWS == 0:
             check_deadline()
-        texts: list[Any] = list(next(rows)) if statement is not None else []
+        texts: list[Any] = []
+        if statement is not None:
+            row = next(rows, None)
+            if row is None:
+                raise RuntimeError(_CHANGED)
+            texts = list(row)
         if marks:
             _note_reads(ctx.audit, student.id, texts.pop())
         node_json = [_compact(t, postgresql) for t in texts]
@@ -134,8 +139,11 @@ def answer(ctx: RequestContext, root: RootPlan) -> dict[str, Any]:
             count_response(len(edge))
             value[pick.key].append(Piece(edge))
     if next(rows, None) is not None:
-        raise RuntimeError("the page changed between its two statements")
+        raise RuntimeError(_CHANGED)
     return {connection.key: value}
+
+
+_CHANGED = "the page changed between its two statements"
 
 
 def _postgresql(ctx: RequestContext) -> bool:

@@ -371,6 +371,7 @@ class GraphQLEndpoint:
             self.cursors,
             access_log_names_staff=self.settings.access_log_names_staff,
             access_log_shows_wellbeing=self.settings.access_log_shows_wellbeing,
+            group_reads=self.settings.audit_group_commit,
         )
         context.audit.operation_name = operation_label
         context.audit.selected_student_fields = self._student_fields(query, document)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # the JSON (resolvers/compiled_students.py); off: every document runs through
     # graphql-core, the reference the compiled path is tested against.
     compiled_reads: bool = True
+    # Append the read events of requests finishing together in one transaction (a group
+    # commit, models/audit_group.py); off: each request commits its own, in turn.
+    audit_group_commit: bool = True
 
     # --- document cost (app/doccost.py, app/limits.py) ----------------------------------
     # Fragment spreads in one document (graphql-core compares fragments spread together

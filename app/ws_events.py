@@ -138,6 +138,7 @@ def run_event(
             endpoint.cursors,
             access_log_names_staff=settings.access_log_names_staff,
             access_log_shows_wellbeing=settings.access_log_shows_wellbeing,
+            group_reads=settings.audit_group_commit,
         )
         ctx.audit.operation_name = operation.label
         ctx.audit.selected_student_fields = frozenset(

@@ -4,11 +4,11 @@ student (never per cell), mutations per call, with the decision."""
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
 from typing import TYPE_CHECKING
 
 from authz.facts import Caller, Standing
 from models.audit_chain import AuditDraft, commit_with_audit
+from models.audit_group import commit_read_group
 from models.enums import Confidentiality
 from resolvers.deadline import check_deadline
 from resolvers.page_stream import FETCH_ROWS
@@ -131,9 +131,13 @@ class AuditCollector:
 
 def commit_read_events(ctx: "RequestContext") -> None:
     """Appends this request's read events (one per student whose restricted data it
-    returned) in their own transaction. Raises if they cannot be written: the caller
-    must then answer no data at all."""
-    drafts = chain(ctx.audit.requests, ctx.audit.read_drafts(ctx.actor, ctx.now))
-    first = next(drafts, None)
-    if first is not None:
-        commit_with_audit(ctx.session, chain([first], drafts))
+    returned), grouped with concurrent requests' (models/audit_group.py) unless the
+    context says otherwise. Raises if they cannot be written: the caller must then answer
+    no data at all. The drafts are made here, under this request's deadline."""
+    drafts = [*ctx.audit.requests, *ctx.audit.read_drafts(ctx.actor, ctx.now)]
+    if not drafts:
+        return
+    if ctx.group_reads:
+        commit_read_group(ctx.session, drafts)
+    else:
+        commit_with_audit(ctx.session, drafts)

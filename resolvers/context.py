@@ -25,6 +25,8 @@ class RequestContext:
     audit: AuditCollector = field(default_factory=AuditCollector)
     access_log_names_staff: bool = False
     access_log_shows_wellbeing: bool = False
+    # read events appended with concurrent requests' (models/audit_group.py)
+    group_reads: bool = True
     # queries read in step with execution (resolvers/page_stream.py), open until closed
     streams: list[PageStream[Any]] = field(default_factory=list)
 

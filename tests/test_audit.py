@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 import models.audit_chain
+import models.audit_group
 import resolvers.audit
 import resolvers.mutations
 from app.cli import main
@@ -169,13 +170,19 @@ def test_a_denied_event_does_not_name_a_student_the_actor_cannot_see(service: Se
     assert event.decision == "DENIED" and event.student_id is None
 
 
+@pytest.mark.parametrize("grouped", [True, False], ids=["group commit", "alone"])
 def test_audit_write_failure_returns_no_restricted_data(
-    service: Service, monkeypatch: pytest.MonkeyPatch
+    service_factory: Callable[..., Service], monkeypatch: pytest.MonkeyPatch, grouped: bool
 ) -> None:
+    service = service_factory(DATASET, audit_group_commit=grouped)
+
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(resolvers.audit, "commit_with_audit", broken)
+    # the append each path makes: alone (resolvers.audit) or as a group (models.audit_group)
+    monkeypatch.setattr(
+        models.audit_group if grouped else resolvers.audit, "commit_with_audit", broken
+    )
     response = service.post("st100", "{ students { edges { node { room } } } }")
     assert response.status_code == 503
     assert response.json()["data"] is None

@@ -1,0 +1,213 @@
+"""The read events' group commit (models/audit_group.py): requests that finish while
+another appends are appended together, each request's events contiguous, the chain
+intact; a failed group costs only the request that led it."""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, col, select
+
+import models.audit_group
+from models.audit_chain import AuditDraft, bind_audit_key, verify
+from models.audit_group import AppendGroup, commit_read_group, group_of
+from models.db import create_schema, make_engine
+from models.tables import AuditEvent
+from tests.conftest import TEST_AUDIT_KEY, Service
+from tests.matrix import college as c
+
+KEY = TEST_AUDIT_KEY.encode()
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = bind_audit_key(make_engine(database_url), KEY)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def drafts(batch: str, n: int = 3) -> list[AuditDraft]:
+    return [
+        AuditDraft(
+            at=NOW,
+            actor_id=None,
+            actor_username=f"reader-{batch}",
+            actor_roles=("TUTOR",),
+            action="read",
+            decision="ALLOWED",
+            operation_name=batch,
+            field_names=(f"field{i}",),
+        )
+        for i in range(n)
+    ]
+
+
+def stored(engine: Engine) -> list[AuditEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+
+
+def assert_chain_and_batches(engine: Engine, batches: set[str]) -> None:
+    events = stored(engine)
+    assert list(verify(events, KEY)) == []
+    names = [event.operation_name for event in events]
+    assert set(names) == batches
+    for batch in batches:  # contiguous, in their own order
+        where = [i for i, name in enumerate(names) if name == batch]
+        assert where == list(range(where[0], where[0] + len(where)))
+        fields = [events[i].field_names for i in where]
+        assert fields == [[f"field{i}"] for i in range(len(where))]
+
+
+class Held:
+    """Stands in for models.audit_group.commit_with_audit: the first call waits until
+    released; `fail` names the calls (1-based) that raise instead of appending."""
+
+    def __init__(self, fail: frozenset[int] = frozenset()) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.calls: list[list[str | None]] = []
+        self.fail = fail
+        self.real = models.audit_group.commit_with_audit
+
+    def __call__(self, session: Session, batch: list[AuditDraft]) -> None:
+        self.calls.append([draft.operation_name for draft in batch])
+        number = len(self.calls)
+        if number == 1:
+            self.entered.set()
+            assert self.release.wait(30)
+        if number in self.fail:
+            raise RuntimeError("the group's append failed")
+        self.real(session, batch)
+
+
+def run_group(
+    engine: Engine, group: AppendGroup, held: Held, followers: int
+) -> dict[str, BaseException | None]:
+    """A leader held inside its append while `followers` requests queue behind it."""
+    outcome: dict[str, BaseException | None] = {}
+
+    def append(name: str) -> None:
+        try:
+            with Session(engine) as session:
+                group.append(session, drafts(name))
+            outcome[name] = None
+        except BaseException as error:
+            outcome[name] = error
+
+    leader = threading.Thread(target=append, args=("leader",))
+    leader.start()
+    assert held.entered.wait(30)
+    threads = [threading.Thread(target=append, args=(f"f{i}",)) for i in range(followers)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(group._queue) < followers:  # every follower waits behind the leader
+        assert time.monotonic() < deadline, "the followers never queued"
+        time.sleep(0.01)
+    held.release.set()
+    for thread in (leader, *threads):
+        thread.join(30)
+    return outcome
+
+
+def test_requests_queued_behind_an_append_share_one_commit(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held()
+    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
+    group = AppendGroup()
+    outcome = run_group(engine, group, held, followers=3)
+    assert outcome == {"leader": None, "f0": None, "f1": None, "f2": None}
+    assert group.appends == 2  # the leader's, then the three followers' together
+    assert len(held.calls) == 2
+    assert sorted(set(held.calls[1])) == ["f0", "f1", "f2"] and len(held.calls[1]) == 9
+    assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"})
+
+
+def test_a_failed_group_is_appended_again_by_each_other_request_alone(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held(fail=frozenset({2}))
+    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
+    group = AppendGroup()
+    outcome = run_group(engine, group, held, followers=3)
+    failed = [name for name, error in outcome.items() if error is not None]
+    assert len(failed) == 1 and failed[0].startswith("f")  # the follower that led group 2
+    assert isinstance(outcome[failed[0]], RuntimeError)
+    assert group.appends == 1  # the leader's; the two others appended alone
+    assert len(held.calls) == 4
+    assert sorted(name for call in held.calls[2:] for name in set(call)) == sorted(
+        {"f0", "f1", "f2"} - {failed[0]}
+    )
+    assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"} - {failed[0]})
+
+
+def test_a_failure_while_leading_reaches_the_leader(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held(fail=frozenset({1}))
+    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
+    group = AppendGroup()
+    outcome = run_group(engine, group, held, followers=2)
+    assert isinstance(outcome.pop("leader"), RuntimeError)
+    assert outcome == {"f0": None, "f1": None}
+    assert_chain_and_batches(engine, {"f0", "f1"})
+
+
+def test_a_session_with_an_open_transaction_commits_its_own_events(engine: Engine) -> None:
+    group = group_of(engine)
+    before = group.appends
+    with Session(engine) as session:
+        session.execute(text("SELECT 1"))  # a transaction is open: not grouped
+        commit_read_group(session, drafts("alone"))
+    assert group.appends == before
+    with Session(engine) as session:
+        commit_read_group(session, drafts("grouped"))
+    assert group.appends == before + 1
+    assert_chain_and_batches(engine, {"alone", "grouped"})
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["group commit", "alone"])
+def test_concurrent_reads_each_record_their_own_events(
+    service_factory: Callable[..., Service], grouped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real requests at once: each request's events are whole and contiguous, whatever
+    the grouping, and the chain verifies."""
+    service = service_factory(c.build_college(), audit_group_commit=grouped)
+    appends: list[int] = []
+    real = AppendGroup.append
+
+    def counted(group: AppendGroup, session: Session, batch: list[AuditDraft]) -> None:
+        appends.append(len(batch))
+        real(group, session, batch)
+
+    monkeypatch.setattr(AppendGroup, "append", counted)
+    requests = 12
+    answers: dict[int, Any] = {}
+
+    def read(i: int) -> None:
+        query = f"query R{i} {{ students {{ edges {{ node {{ name riskLevel }} }} }} }}"
+        answers[i] = service.query(c.SENIOR, query)
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all("errors" not in answers[i] for i in range(requests)), answers
+    shown = len(answers[0]["data"]["students"]["edges"])
+    assert shown > 0
+    events = [e for e in stored(service.engine) if (e.operation_name or "").startswith("R")]
+    assert list(verify(stored(service.engine), KEY)) == []
+    names = [e.operation_name for e in events]
+    for i in range(requests):
+        where = [k for k, name in enumerate(names) if name == f"R{i}"]
+        assert len(where) == shown
+        assert where == list(range(where[0], where[0] + shown))
+    assert len(appends) == (requests if grouped else 0)

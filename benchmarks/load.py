@@ -33,8 +33,14 @@ class Server:
     processes (uvicorn's --workers), with a request deadline of `timeout` seconds."""
 
     def __init__(
-        self, database_url: str, secret: str, workers: int = 1, timeout: float = 120.0
+        self,
+        database_url: str,
+        secret: str,
+        workers: int = 1,
+        timeout: float = 120.0,
+        settings: dict[str, str] | None = None,
     ) -> None:
+        """`settings`: more of the server's environment (NEEDTOKNOW_... variables)."""
         self.port = _free_port()
         # A deadline of 120 s instead of 10 (so an overloaded level still completes and is
         # measured), and no per-user rate limit (one bench user sends thousands of requests).
@@ -46,7 +52,7 @@ class Server:
             NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS=str(timeout),
             NEEDTOKNOW_RATE_LIMIT_PER_USER="100000000",
             NEEDTOKNOW_RATE_LIMIT_PER_ADDRESS="100000000",
-        )
+        ) | (settings or {})
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -11,6 +11,9 @@ machine.
    each, under the service's own request deadline (NEEDTOKNOW_REQUEST_TIMEOUT_SECONDS,
    default 10 s): how many answer, how many fail (and why), for each worker count.
 
+Each worker count is measured with the read events' group commit on (the default) and
+off (NEEDTOKNOW_AUDIT_GROUP_COMMIT=false), one after the other (`--group on,off`).
+
 The load generator shares the machine's CPUs with the server and with PostgreSQL: with
 more worker processes than CPUs the figures say how the service shares a saturated
 machine, not how it scales on a larger one.
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--group", default="on,off", help="group commit of read events")
     args = parser.parse_args()
     base = pg_college.url_from_environment()
     if base is None:
@@ -61,22 +65,26 @@ def main() -> None:
     dos, senior = BY_KEY["dos"], BY_KEY["senior"]
     lines: list[str] = []
     started = time.perf_counter()
-    for workers in [int(w) for w in args.workers.split(",")]:
-        print(f"{workers} worker(s) ... {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        server = Server(url, SECRET, workers=workers, timeout=deadline)
+    runs = [(int(w), g) for w in args.workers.split(",") for g in args.group.split(",") if g]
+    for workers, group in runs:
+        print(
+            f"{workers} worker(s), group commit {group} ... {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+        environment = {"NEEDTOKNOW_AUDIT_GROUP_COMMIT": "true" if group == "on" else "false"}
+        server = Server(url, SECRET, workers=workers, timeout=deadline, settings=environment)
+        label = f"{workers} worker(s), group commit {group}"
         try:
             token = issue_token(settings, dos.username, minutes=120)
             level = asyncio.run(
                 _level(server.url, token, dos.body(), args.clients, args.seconds, 1_000_000)
             )
-            lines.append(_row(f"DoS page, {workers} worker(s), {args.clients} clients", level))
+            lines.append(_row(f"DoS page, {label}, {args.clients} clients", level))
             token = issue_token(settings, senior.username, minutes=120)
             level = asyncio.run(
                 _level(server.url, token, senior.body(), args.clients, 600.0, args.clients)
             )
-            lines.append(
-                _row(f"{args.clients} Senior Tutor listings at once, {workers} worker(s)", level)
-            )
+            lines.append(_row(f"{args.clients} Senior Tutor listings at once, {label}", level))
         finally:
             server.stop()
     load = os.getloadavg()

@@ -87,9 +87,12 @@ class Held:
 
 
 def run_group(
-    engine: Engine, group: AppendGroup, held: Held, followers: int
-) -> dict[str, BaseException | None]:
-    """A leader held inside its append while `followers` requests queue behind it."""
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, followers: int, fail: frozenset[int]
+) -> tuple[AppendGroup, Held, dict[str, BaseException | None]]:
+    """A leader held inside its append while `followers` requests queue behind it; the
+    group, the appends it made and each request's outcome (None: its append returned)."""
+    held, group = Held(fail), AppendGroup()
+    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
     outcome: dict[str, BaseException | None] = {}
 
     def append(name: str) -> None:
@@ -113,16 +116,13 @@ def run_group(
     held.release.set()
     for thread in (leader, *threads):
         thread.join(30)
-    return outcome
+    return group, held, outcome
 
 
 def test_requests_queued_behind_an_append_share_one_commit(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    held = Held()
-    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
-    group = AppendGroup()
-    outcome = run_group(engine, group, held, followers=3)
+    group, held, outcome = run_group(engine, monkeypatch, 3, fail=frozenset())
     assert outcome == {"leader": None, "f0": None, "f1": None, "f2": None}
     assert group.appends == 2  # the leader's, then the three followers' together
     assert len(held.calls) == 2
@@ -133,10 +133,7 @@ def test_requests_queued_behind_an_append_share_one_commit(
 def test_a_failed_group_is_appended_again_by_each_other_request_alone(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    held = Held(fail=frozenset({2}))
-    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
-    group = AppendGroup()
-    outcome = run_group(engine, group, held, followers=3)
+    group, held, outcome = run_group(engine, monkeypatch, 3, fail=frozenset({2}))
     failed = [name for name, error in outcome.items() if error is not None]
     assert len(failed) == 1 and failed[0].startswith("f")  # the follower that led group 2
     assert isinstance(outcome[failed[0]], RuntimeError)
@@ -151,12 +148,11 @@ def test_a_failed_group_is_appended_again_by_each_other_request_alone(
 def test_a_failure_while_leading_reaches_the_leader(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    held = Held(fail=frozenset({1}))
-    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
-    group = AppendGroup()
-    outcome = run_group(engine, group, held, followers=2)
+    group, held, outcome = run_group(engine, monkeypatch, 2, fail=frozenset({1}))
     assert isinstance(outcome.pop("leader"), RuntimeError)
     assert outcome == {"f0": None, "f1": None}
+    assert group.appends == 1  # the followers, together, after the leader's failure
+    assert len(held.calls) == 2 and sorted(set(held.calls[1])) == ["f0", "f1"]
     assert_chain_and_batches(engine, {"f0", "f1"})
 
 

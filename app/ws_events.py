@@ -34,7 +34,7 @@ from resolvers import alert_stream
 from resolvers.audit import commit_read_events, draft
 from resolvers.caller import load_caller
 from resolvers.context import RequestContext
-from resolvers.deadline import budget
+from resolvers.deadline import budget, overdue
 from schema.prepared import prepared
 from schema.selection import python_name, selected_fields
 from schema.serialised import json_chunks
@@ -163,8 +163,15 @@ def run_event(
         if spent.timed_out:
             return _json(endpoint._timed_out())
         # Fail closed: restricted data leaves only together with its audit record (an
-        # exception here ends the socket, and nothing is sent).
-        commit_read_events(ctx)
+        # exception here ends the socket, and nothing is sent). The append has what is
+        # left of the deadline, as an HTTP request's has.
+        try:
+            with budget(deadline - time.monotonic(), settings.max_page_size) as appending:
+                commit_read_events(ctx)
+        except Exception:
+            if overdue(appending):
+                return _json(endpoint._timed_out())
+            raise
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [_client_error(e, "") for e in result.errors]

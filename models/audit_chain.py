@@ -93,6 +93,7 @@ class AuditDraft:
     relationships: tuple[str, ...] = ()
     field_names: tuple[str, ...] = ()
     sealed_fields: tuple[str, ...] = field(default=())
+    event_id: str | None = None  # the event's id, when its writer must know it; else new
 
 
 # The columns the hash covers, besides the nonce (events older than the nonce have none).
@@ -193,7 +194,7 @@ def commit_with_audit(session: Session, drafts: Iterable[AuditDraft]) -> None:
             seq += 1
             row: dict[str, Any] = {
                 "seq": seq,
-                "id": new_id(),
+                "id": draft.event_id or new_id(),
                 "at": draft.at,
                 "actor_id": draft.actor_id,
                 "actor_username": draft.actor_username,

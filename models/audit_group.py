@@ -7,20 +7,31 @@ when that append ends, the next waiting request takes every queued batch and app
 in one transaction with one commit. Each request still returns only once its own events
 are committed; its events stay contiguous in the chain, in the order the batches queued.
 
-A batch whose group failed is appended again by its own request, alone: one request's
-fault (its deadline, say, which bounds the group it led) never costs another its answer.
+The group is appended under its leader's deadline. If it fails, every request in it
+appends its own batch again, alone and under its own deadline, unless the group's commit
+took effect after all (the batch's first event is there): one request's fault never costs
+another its answer, and no event is written twice. A request waits for its turn only
+until its own deadline; its batch is then withdrawn, unwritten.
+
 Only a session with no transaction open is grouped: one that holds anything (a write, and
 its records' digests) commits it with its own events (`commit_with_audit`), never inside
 another request's transaction."""
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.audit_chain import AuditDraft, commit_with_audit
+from models.ids import new_id
+from models.tables import AuditEvent
+
+
+class NoTurnInTime(RuntimeError):
+    """The request's deadline passed while it waited to append: nothing was written."""
 
 
 @dataclass(eq=False)
@@ -39,24 +50,43 @@ class AppendGroup:
         self._appending = False
         self.appends = 0  # transactions committed by groups (for tests and benchmarks)
 
-    def append(self, session: Session, drafts: list[AuditDraft]) -> None:
-        """Commits `drafts` (a read's events), alone or with other requests' batches;
-        raises if they were not committed."""
-        batch = _Batch(drafts)
+    def append(self, session: Session, drafts: list[AuditDraft], wait: float | None = None) -> None:
+        """Commits `drafts` (a read's events, at least one), alone or with other requests'
+        batches; raises if they were not committed. `wait`: the seconds it may wait for
+        its turn (NoTurnInTime after them); once another request has taken the batch, it
+        waits for that append's outcome."""
+        first = replace(drafts[0], event_id=drafts[0].event_id or new_id())
+        batch = _Batch([first, *drafts[1:]])
+        give_up = None if wait is None else time.monotonic() + wait
         with self._turn:
             self._queue.append(batch)
-            while self._appending and not batch.done:
-                self._turn.wait()
+            try:
+                while self._appending and not batch.done:
+                    queued = batch in self._queue
+                    left = None if give_up is None or not queued else give_up - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise NoTurnInTime("the deadline passed while waiting to append")
+                    self._turn.wait(left)
+            except BaseException:
+                if batch in self._queue:  # withdrawn: never written
+                    self._queue.remove(batch)
+                raise
             taken: list[_Batch] = []
             if not batch.done:
                 self._appending = True
                 taken, self._queue = self._queue, []
         if not taken:  # another request's group took this batch
             if batch.failed:
-                commit_with_audit(session, batch.drafts)
+                _again(session, batch)
             return
         try:
             commit_with_audit(session, [draft for each in taken for draft in each.drafts])
+        except Exception:
+            self._finish(taken, failed=True)
+            if len(taken) == 1:
+                raise
+            _again(session, batch)  # the others' batches may have been the trouble
+            return
         except BaseException:
             self._finish(taken, failed=True)
             raise
@@ -71,6 +101,16 @@ class AppendGroup:
             self._turn.notify_all()
 
 
+def _again(session: Session, batch: _Batch) -> None:
+    """A batch of a failed group, appended alone unless the group's commit took effect."""
+    marker = batch.drafts[0].event_id
+    if session.exec(select(AuditEvent.seq).where(AuditEvent.id == marker)).first() is None:
+        session.rollback()
+        commit_with_audit(session, batch.drafts)
+    else:
+        session.rollback()
+
+
 _GROUPS: "WeakKeyDictionary[Engine, AppendGroup]" = WeakKeyDictionary()
 _GROUPS_LOCK = threading.Lock()
 
@@ -83,12 +123,14 @@ def group_of(engine: Engine) -> AppendGroup:
         return group
 
 
-def commit_read_group(session: Session, drafts: list[AuditDraft]) -> None:
+def commit_read_group(
+    session: Session, drafts: list[AuditDraft], wait: float | None = None
+) -> None:
     """`commit_with_audit` for a read's events, grouped with concurrent reads' events."""
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)
     open_work = session.in_transaction() or session.new or session.dirty or session.deleted
-    if open_work or not isinstance(engine, Engine):
+    if open_work or not isinstance(engine, Engine) or not drafts:
         commit_with_audit(session, drafts)
         return
-    group_of(engine).append(session, drafts)
+    group_of(engine).append(session, drafts, wait)

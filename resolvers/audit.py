@@ -10,7 +10,7 @@ from authz.facts import Caller, Standing
 from models.audit_chain import AuditDraft, commit_with_audit
 from models.audit_group import commit_read_group
 from models.enums import Confidentiality
-from resolvers.deadline import check_deadline
+from resolvers.deadline import check_deadline, time_left
 from resolvers.page_stream import FETCH_ROWS
 from resolvers.records import NoteRecord, StudentRecord
 
@@ -138,6 +138,6 @@ def commit_read_events(ctx: "RequestContext") -> None:
     if not drafts:
         return
     if ctx.group_reads:
-        commit_read_group(ctx.session, drafts)
+        commit_read_group(ctx.session, drafts, wait=time_left())
     else:
         commit_with_audit(ctx.session, drafts)

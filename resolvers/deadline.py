@@ -71,6 +71,12 @@ def overdue(current: Budget) -> bool:
     return current.timed_out or clock() > current.deadline
 
 
+def time_left() -> float | None:
+    """Seconds until the current budget's deadline (None: no budget)."""
+    current = _BUDGET.get()
+    return None if current is None else current.deadline - clock()
+
+
 def check_deadline() -> None:
     current = _BUDGET.get()
     if current is not None and _past(current):

@@ -67,12 +67,13 @@ def assert_chain_and_batches(engine: Engine, batches: set[str]) -> None:
 
 class Held:
     """Stands in for models.audit_group.commit_with_audit: the first call waits until
-    released; `fail` names the calls (1-based) that raise instead of appending."""
+    released; `fail` names the calls (1-based) that raise instead of appending, `lost`
+    those that append and commit, then raise (an acknowledgement lost)."""
 
-    def __init__(self, fail: frozenset[int] = frozenset()) -> None:
+    def __init__(self, fail: frozenset[int], lost: frozenset[int]) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
         self.calls: list[list[str | None]] = []
-        self.fail = fail
+        self.fail, self.lost = fail, lost
         self.real = models.audit_group.commit_with_audit
 
     def __call__(self, session: Session, batch: list[AuditDraft]) -> None:
@@ -84,14 +85,20 @@ class Held:
         if number in self.fail:
             raise RuntimeError("the group's append failed")
         self.real(session, batch)
+        if number in self.lost:
+            raise RuntimeError("the connection was lost after the commit")
 
 
 def run_group(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch, followers: int, fail: frozenset[int]
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    followers: int,
+    fail: frozenset[int] = frozenset(),
+    lost: frozenset[int] = frozenset(),
 ) -> tuple[AppendGroup, Held, dict[str, BaseException | None]]:
     """A leader held inside its append while `followers` requests queue behind it; the
     group, the appends it made and each request's outcome (None: its append returned)."""
-    held, group = Held(fail), AppendGroup()
+    held, group = Held(fail, lost), AppendGroup()
     monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
     outcome: dict[str, BaseException | None] = {}
 
@@ -122,7 +129,7 @@ def run_group(
 def test_requests_queued_behind_an_append_share_one_commit(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    group, held, outcome = run_group(engine, monkeypatch, 3, fail=frozenset())
+    group, held, outcome = run_group(engine, monkeypatch, 3)
     assert outcome == {"leader": None, "f0": None, "f1": None, "f2": None}
     assert group.appends == 2  # the leader's, then the three followers' together
     assert len(held.calls) == 2
@@ -130,19 +137,56 @@ def test_requests_queued_behind_an_append_share_one_commit(
     assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"})
 
 
-def test_a_failed_group_is_appended_again_by_each_other_request_alone(
+def test_a_failed_group_is_appended_again_by_each_of_its_requests_alone(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group, held, outcome = run_group(engine, monkeypatch, 3, fail=frozenset({2}))
-    failed = [name for name, error in outcome.items() if error is not None]
-    assert len(failed) == 1 and failed[0].startswith("f")  # the follower that led group 2
-    assert isinstance(outcome[failed[0]], RuntimeError)
-    assert group.appends == 1  # the leader's; the two others appended alone
-    assert len(held.calls) == 4
-    assert sorted(name for call in held.calls[2:] for name in set(call)) == sorted(
-        {"f0", "f1", "f2"} - {failed[0]}
-    )
-    assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"} - {failed[0]})
+    assert outcome == {"leader": None, "f0": None, "f1": None, "f2": None}
+    assert group.appends == 1  # the leader's; the three others appended alone
+    assert len(held.calls) == 5
+    assert sorted(name for call in held.calls[2:] for name in set(call)) == ["f0", "f1", "f2"]
+    assert all(len(call) == 3 for call in held.calls[2:])  # each batch by itself
+    assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"})
+
+
+def test_a_group_whose_commit_took_effect_is_not_appended_twice(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group, held, outcome = run_group(engine, monkeypatch, 3, lost=frozenset({2}))
+    assert outcome == {"leader": None, "f0": None, "f1": None, "f2": None}
+    assert len(held.calls) == 2  # no batch was appended again
+    assert group.appends == 1  # the leader's (the lost one counts as failed)
+    assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"})
+    assert len(stored(engine)) == 12
+
+
+def test_a_request_whose_deadline_passes_in_the_queue_writes_nothing(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, group = Held(frozenset(), frozenset()), AppendGroup()
+    monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
+    outcome: dict[str, BaseException | None] = {}
+
+    def append(name: str, wait: float | None) -> None:
+        try:
+            with Session(engine) as session:
+                group.append(session, drafts(name), wait)
+            outcome[name] = None
+        except BaseException as error:
+            outcome[name] = error
+
+    leader = threading.Thread(target=append, args=("leader", None))
+    leader.start()
+    assert held.entered.wait(30)
+    late = threading.Thread(target=append, args=("late", 0.2))
+    late.start()
+    late.join(30)  # gives up while the leader still holds the head
+    assert isinstance(outcome["late"], models.audit_group.NoTurnInTime)
+    assert group._queue == []  # withdrawn
+    held.release.set()
+    leader.join(30)
+    assert outcome["leader"] is None
+    assert_chain_and_batches(engine, {"leader"})
 
 
 def test_a_failure_while_leading_reaches_the_leader(
@@ -179,9 +223,12 @@ def test_concurrent_reads_each_record_their_own_events(
     appends: list[int] = []
     real = AppendGroup.append
 
-    def counted(group: AppendGroup, session: Session, batch: list[AuditDraft]) -> None:
+    def counted(
+        group: AppendGroup, session: Session, batch: list[AuditDraft], wait: float | None
+    ) -> None:
+        assert wait is not None and 0 < wait <= 10  # what is left of the request's deadline
         appends.append(len(batch))
-        real(group, session, batch)
+        real(group, session, batch, wait)
 
     monkeypatch.setattr(AppendGroup, "append", counted)
     requests = 12

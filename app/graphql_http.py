@@ -419,7 +419,8 @@ class GraphQLEndpoint:
             return 503, error_body("the service is temporarily unavailable", "SERVICE_UNAVAILABLE")
         try:
             # The events are appended under what is left of the deadline: past it, none
-            # is written and no data leaves.
+            # is written and no data leaves. (A batch already taken into another request's
+            # group append waits for that append: committed, its data may leave late.)
             with budget(deadline - time.monotonic(), self.settings.max_page_size) as appending:
                 commit_read_events(context)
         except Exception:

@@ -73,6 +73,10 @@ class AppendGroup:
                 raise
             taken: list[_Batch] = []
             if not batch.done:
+                if give_up is not None and time.monotonic() >= give_up:
+                    # past its deadline: it must not lead (the group would run on none)
+                    self._queue.remove(batch)
+                    raise NoTurnInTime("the deadline passed before the append began")
                 self._appending = True
                 taken, self._queue = self._queue, []
         if not taken:  # another request's group took this batch

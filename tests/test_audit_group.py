@@ -70,10 +70,12 @@ class Held:
     released; `fail` names the calls (1-based) that raise instead of appending, `lost`
     those that append and commit, then raise (an acknowledgement lost)."""
 
-    def __init__(self, fail: frozenset[int], lost: frozenset[int]) -> None:
+    def __init__(
+        self, fail: frozenset[int], lost: frozenset[int], slow: dict[int, float] | None = None
+    ) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
         self.calls: list[list[str | None]] = []
-        self.fail, self.lost = fail, lost
+        self.fail, self.lost, self.slow = fail, lost, slow or {}
         self.real = models.audit_group.commit_with_audit
 
     def __call__(self, session: Session, batch: list[AuditDraft]) -> None:
@@ -82,6 +84,7 @@ class Held:
         if number == 1:
             self.entered.set()
             assert self.release.wait(30)
+        time.sleep(self.slow.get(number, 0.0))
         if number in self.fail:
             raise RuntimeError("the group's append failed")
         self.real(session, batch)
@@ -95,17 +98,20 @@ def run_group(
     followers: int,
     fail: frozenset[int] = frozenset(),
     lost: frozenset[int] = frozenset(),
+    slow: dict[int, float] | None = None,
+    wait: float | None = None,
 ) -> tuple[AppendGroup, Held, dict[str, BaseException | None]]:
-    """A leader held inside its append while `followers` requests queue behind it; the
-    group, the appends it made and each request's outcome (None: its append returned)."""
-    held, group = Held(fail, lost), AppendGroup()
+    """A leader held inside its append while `followers` requests (each allowed `wait`
+    seconds for its turn) queue behind it; the group, the appends it made and each
+    request's outcome (None: its append returned)."""
+    held, group = Held(fail, lost, slow), AppendGroup()
     monkeypatch.setattr(models.audit_group, "commit_with_audit", held)
     outcome: dict[str, BaseException | None] = {}
 
     def append(name: str) -> None:
         try:
             with Session(engine) as session:
-                group.append(session, drafts(name))
+                group.append(session, drafts(name), None if name == "leader" else wait)
             outcome[name] = None
         except BaseException as error:
             outcome[name] = error
@@ -158,6 +164,28 @@ def test_a_group_whose_commit_took_effect_is_not_appended_twice(
     assert group.appends == 1  # the leader's (the lost one counts as failed)
     assert_chain_and_batches(engine, {"leader", "f0", "f1", "f2"})
     assert len(stored(engine)) == 12
+
+
+def test_a_batch_taken_by_a_group_waits_for_its_commit_past_its_own_deadline(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once another request has taken a batch it cannot be withdrawn: its request waits
+    for the outcome (its events are committed, so its data may leave)."""
+    group, held, outcome = run_group(engine, monkeypatch, 2, slow={2: 3.0}, wait=2.0)
+    assert outcome == {"leader": None, "f0": None, "f1": None}
+    assert len(held.calls) == 2 and group.appends == 2
+    assert_chain_and_batches(engine, {"leader", "f0", "f1"})
+
+
+def test_a_request_past_its_deadline_does_not_lead_a_group(engine: Engine) -> None:
+    group = AppendGroup()
+    with Session(engine) as session, pytest.raises(models.audit_group.NoTurnInTime):
+        group.append(session, drafts("late"), wait=0.0)
+    assert group._queue == [] and not group._appending and group.appends == 0
+    assert stored(engine) == []
+    with Session(engine) as session:
+        group.append(session, drafts("next"), wait=5.0)  # the group still works
+    assert_chain_and_batches(engine, {"next"})
 
 
 def test_a_request_whose_deadline_passes_in_the_queue_writes_nothing(

@@ -19,6 +19,8 @@ import pytest
 from sqlmodel import Session, col, select
 from websockets.exceptions import InvalidStatus
 
+import app.ws_events
+import resolvers.deadline
 from models.tables import AlertDelivery, AuditEvent, Student, User
 from tests.conftest import TEST_SECRET
 from tests.live_support import (
@@ -78,6 +80,27 @@ def test_a_duty_tutor_on_shift_is_told_of_a_concern_as_it_is_delivered(site: Liv
             assert alert["student"] == {"id": _ids(site, Student, "crsid", "ab123")}
             assert _owner(site, alert["id"]) == username  # their own delivery, by its id
         assert time.monotonic() - started < 10  # "within seconds"
+
+
+def test_a_notice_is_audited_under_what_is_left_of_its_deadline(
+    site: LiveSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice's read events are appended under its request deadline, as an HTTP
+    request's are (a group append led by it is bounded by it)."""
+    left: list[float | None] = []
+    real = app.ws_events.commit_read_events
+
+    def watched(ctx: Any) -> None:
+        left.append(resolvers.deadline.time_left())
+        real(ctx)
+
+    monkeypatch.setattr(app.ws_events, "commit_read_events", watched)
+    with signed_in(site, "dt102") as duty:
+        _raise_concern(site)
+        assert duty.notices("1")["1"]["alert"]["kind"] == "CONCERN"
+    assert left
+    ceiling = site.settings.request_timeout_seconds
+    assert all(seconds is not None and 0 < seconds <= ceiling for seconds in left), left
 
 
 def test_a_porter_is_told_of_a_lodge_alert_never_of_a_concern(site: LiveSite) -> None:

@@ -108,11 +108,10 @@ class AppendGroup:
 def _again(session: Session, batch: _Batch) -> None:
     """A batch of a failed group, appended alone unless the group's commit took effect."""
     marker = batch.drafts[0].event_id
-    if session.exec(select(AuditEvent.seq).where(AuditEvent.id == marker)).first() is None:
-        session.rollback()
+    found = session.exec(select(AuditEvent.seq).where(AuditEvent.id == marker)).first()
+    session.rollback()  # the check's transaction ends; the append begins its own
+    if found is None:
         commit_with_audit(session, batch.drafts)
-    else:
-        session.rollback()
 
 
 _GROUPS: "WeakKeyDictionary[Engine, AppendGroup]" = WeakKeyDictionary()
